@@ -1,0 +1,129 @@
+"""The package's one exception tree; each class maps to one HTTP status and one stable code.
+
+    PresignError                     base: ``status``, ``code``, ``message``
+    ├── InvalidArgument (ValueError) 400 a field of the request is wrong (``field`` names it)
+    ├── Unauthenticated              401 no or bad credentials from the caller
+    ├── AccessDenied                 403 authenticated, but the policy does not allow it
+    ├── NotFound                     404 no such route, link or object
+    ├── MethodNotAllowed             405 the route exists, the HTTP method does not
+    ├── PayloadTooLarge              413 body or batch over its limit
+    ├── UnsupportedMediaType         415 a body that is not JSON
+    ├── ConfigError                  500 the deployment's configuration is wrong (``variable``)
+    ├── UpstreamError                502 OSS or another upstream failed or timed out
+    └── CredentialsError             503 no usable credentials right now
+        └── CredentialsUnavailable   503 the same, once every source has been tried
+
+Messages never carry a secret, a session token or a signature: they are shown to callers and logs.
+Callers' programming mistakes (wrong types passed in code) raise plain ``TypeError``/``ValueError``.
+"""
+
+from __future__ import annotations
+
+
+class PresignError(Exception):
+    """Raised for any failure the service reports to its caller."""
+
+    status: int = 500
+    code: str = "InternalError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidArgument(PresignError, ValueError):
+    """Raised when one field of a request is missing, malformed or out of range."""
+
+    status = 400
+    code = "InvalidArgument"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthenticated(PresignError):
+    """Raised when the caller sent no credentials, or credentials that do not verify."""
+
+    status = 401
+    code = "Unauthenticated"
+
+
+class AccessDenied(PresignError):
+    """Raised when the caller is known but the policy does not allow the request."""
+
+    status = 403
+    code = "AccessDenied"
+
+
+class NotFound(PresignError):
+    """Raised when a route, a link or an object does not exist (or must look as if it did not)."""
+
+    status = 404
+    code = "NotFound"
+
+    def __init__(self, message: str = "not found", *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class MethodNotAllowed(PresignError):
+    """Raised when the route exists but not for this HTTP method."""
+
+    status = 405
+    code = "MethodNotAllowed"
+
+    def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"method {method} is not allowed here; use {', '.join(allowed)}")
+        self.allowed = allowed
+
+
+class PayloadTooLarge(PresignError):
+    """Raised when a body or a batch exceeds its limit."""
+
+    status = 413
+    code = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(PresignError):
+    """Raised when a request body is not of a content type the route accepts."""
+
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class ConfigError(PresignError):
+    """Raised when the deployment's configuration is missing or malformed."""
+
+    status = 500
+    code = "ConfigError"
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+class UpstreamError(PresignError):
+    """Raised when OSS or another upstream service fails, answers garbage or times out."""
+
+    status = 502
+    code = "UpstreamError"
+
+
+class CredentialsError(PresignError):
+    """Raised when a credential source fails: it names the source and the cause, never a secret."""
+
+    status = 503
+    code = "CredentialsUnavailable"
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+
+
+class CredentialsUnavailable(CredentialsError):
+    """Raised when no source could provide usable credentials."""

@@ -308,6 +308,7 @@ def _check_method(method: str) -> str:
 
 
 def check_expires(expires: int) -> None:
+    """Raise InvalidArgument unless expires is a whole number of seconds in 1..604800."""
     if isinstance(expires, bool) or not isinstance(expires, int):
         raise InvalidArgument("expires", f"expires must be a whole number of seconds, got {expires!r}")
     if not 1 <= expires <= MAX_EXPIRES:

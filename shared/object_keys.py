@@ -2,7 +2,7 @@
 
 Three levels, from loosest to strictest:
 
-- ``encode_key``: the signer signs any key the official SDKs sign: 1..1023 bytes of UTF-8, no
+- ``check_key``: the signer signs any key the official SDKs sign: 1..1023 bytes of UTF-8, no
   lone surrogates (they have no UTF-8 form).
 - ``check_object_name``: OSS refuses to create objects whose name is empty, longer than 1023
   bytes, or starts with ``/`` or ``\\``. The CLI and the HTTP functions refuse them up front.
@@ -10,14 +10,12 @@ Three levels, from loosest to strictest:
   standard) and ``requests`` resolve dot segments, and both treat ``%2E`` as ``.`` (``requests``
   decodes percent-escapes of unreserved characters before urllib3 removes dot segments). The
   signer encodes ``/`` as ``%2F`` in keys that contain a dot segment or an empty segment (see
-  ``url_path``), so ``a/../b`` or ``a//b`` travel as one opaque segment; but a key that *is* a
+  ``shared.signer``), so ``a/../b`` or ``a//b`` travel as one opaque segment; but a key that *is* a
   dot segment, ``.`` or ``..``, becomes ``/bucket/.`` and is rewritten to ``/bucket/`` whatever
   the encoding. Those are the keys the HTTP functions refuse.
 """
 
 from __future__ import annotations
-
-from urllib.parse import quote
 
 from shared.errors import InvalidArgument
 
@@ -25,25 +23,26 @@ MAX_KEY_BYTES = 1023
 _DOT_SEGMENTS = (".", "..")
 
 
-def encode_key(key: str) -> bytes:
-    """Return the key as UTF-8, or raise InvalidArgument naming the rule it breaks."""
-    if not isinstance(key, str):
+def check_key(key: str) -> None:
+    """Raise InvalidArgument naming the rule the key breaks, if any."""
+    if type(key) is not str:
         raise InvalidArgument("key", f"key must be a string, got {type(key).__name__}")
-    try:
-        raw = key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidArgument("key", "key must be valid Unicode text: it contains a lone surrogate") from None
-    if not 1 <= len(raw) <= MAX_KEY_BYTES:
-        raise InvalidArgument("key", f"key must be 1..{MAX_KEY_BYTES} bytes of UTF-8, got {len(raw)}")
-    return raw
+    if key.isascii():
+        size = len(key)
+    else:
+        try:
+            size = len(key.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidArgument("key", "key must be valid Unicode text: it contains a lone surrogate") from None
+    if not 1 <= size <= MAX_KEY_BYTES:
+        raise InvalidArgument("key", f"key must be 1..{MAX_KEY_BYTES} bytes of UTF-8, got {size}")
 
 
-def check_object_name(key: str) -> bytes:
-    """Refuse names OSS will not store; return the UTF-8 bytes of an acceptable one."""
-    raw = encode_key(key)
+def check_object_name(key: str) -> None:
+    """Refuse names OSS will not store."""
+    check_key(key)
     if key[0] in "/\\":
         raise InvalidArgument("key", "key must not start with '/' or '\\': OSS does not accept such object names")
-    return raw
 
 
 def url_unsafe_reason(key: str) -> str | None:
@@ -60,12 +59,3 @@ def needs_opaque_path(key: str) -> bool:
     if "." not in key:
         return False
     return any(segment in _DOT_SEGMENTS for segment in key.split("/"))
-
-
-def url_path(raw_key: bytes, key: str) -> str:
-    """Percent-encode a key for a URL path so that clients request exactly this key.
-
-    ``+`` is always ``%2B`` and space ``%20``; ``/`` stays readable unless a client would
-    normalise the path, in which case it is ``%2F`` (OSS decodes it, as with oss2's default).
-    """
-    return quote(raw_key, safe="" if needs_opaque_path(key) else "/")

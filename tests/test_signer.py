@@ -19,6 +19,8 @@ from shared.signer import (
     encode_params,
     presign,
     sign_request,
+    signature,
+    signing_hmac,
     signing_key,
 )
 
@@ -122,12 +124,18 @@ def test_signing_time_is_truncated_to_the_second_in_utc() -> None:
 
 
 def test_signing_key_is_cached_per_scope() -> None:
-    signing_key.cache_clear()
+    signing_hmac.cache_clear()
     for _ in range(3):
         presign(CREDS, bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT)
     presign(CREDS, bucket="examplebucket", key="k", region="cn-beijing", signing_time=AT)
-    info = signing_key.cache_info()
+    info = signing_hmac.cache_info()
     assert (info.misses, info.hits) == (2, 2)
+
+
+def test_pre_keyed_hmac_equals_hmac_new() -> None:
+    key = signing_key("secret", "20250304", "cn-hangzhou", "oss")
+    for message in ("", "x", "OSS4-HMAC-SHA256\n" * 50, "中文"):
+        assert signing_hmac("secret", "20250304", "cn-hangzhou", "oss").hexdigest(message) == signature(key, message)
 
 
 # Seeded random invariants -------------------------------------------------------------------

@@ -1,0 +1,199 @@
+"""``python -m shared``: the command line. ``sign`` prints presigned URLs, one or a batch.
+
+Usage errors and missing credentials print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import IO
+
+from shared.config import SigningDefaults, load_signing_defaults
+from shared.errors import InvalidArgument, PresignError
+from shared.object_keys import check_object_name
+from shared.signer import check_expires, presign
+
+USAGE_ERROR = 2
+# Batch line fields and the type each must have.
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "bucket": str, "key": str, "region": str, "endpoint": str, "method": str, "expires": int,
+    "at": str, "headers": dict, "params": dict, "additional_headers": list, "cname": bool,
+    "path_style": bool, "cloudbox_id": str,
+}
+
+
+class UsageError(Exception):
+    """Raised for a command line that cannot run: the message says what to fix."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see: python -m shared {self.prog.split()[-1]} --help)")
+
+
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
+         stdin: IO[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
+         provider_factory: Callable[[Mapping[str, str]], object] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    environ = os.environ if environ is None else environ
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    try:
+        args = _build_parser().parse_args(argv)
+        if args.command is None:
+            raise UsageError("name a command: sign (see: python -m shared --help)")
+        return args.run(args, environ=environ, stdin=stdin, stdout=stdout,
+                        provider_factory=provider_factory or _default_provider)
+    except (UsageError, PresignError) as exc:
+        stderr.write(f"error: {exc}\n")
+        return USAGE_ERROR
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m shared", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sign = commands.add_parser("sign", help="print a presigned URL",
+                               description="Print an OSS Signature V4 presigned URL for KEY.")
+    sign.add_argument("key", nargs="?", metavar="KEY", help="object key")
+    sign.add_argument("--batch", action="store_true", help="read JSON lines on stdin, write one result per line")
+    sign.add_argument("--bucket", help="bucket (default $OSS_BUCKET)")
+    sign.add_argument("--region", help="region such as cn-hangzhou (default $OSS_REGION)")
+    sign.add_argument("--endpoint", help="[scheme://]host[:port] (default $OSS_ENDPOINT, else the region's)")
+    sign.add_argument("--method", default="GET", help="GET, PUT, HEAD, POST or DELETE (default GET)")
+    sign.add_argument("--expires", type=int, default=900, help="lifetime in seconds, 1..604800 (default 900)")
+    sign.add_argument("--at", help="signing time, 2025-03-04T05:06:07Z or 20250304T050607Z (default now)")
+    sign.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                      help="a header the client will send (Content-Type, x-oss-* ... are signed)")
+    sign.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                      help="a query parameter such as response-content-type=text/plain")
+    sign.add_argument("--additional-header", action="append", default=[], metavar="NAME",
+                      help="also sign this header")
+    sign.add_argument("--cname", action="store_true", help="the endpoint is a custom domain bound to the bucket")
+    sign.add_argument("--path-style", action="store_true", help="put the bucket in the path, not the host")
+    sign.add_argument("--cloudbox-id", help="sign for this CloudBox (product oss-cloudbox)")
+    sign.add_argument("--json", action="store_true", help="print a JSON object instead of the bare URL")
+    sign.set_defaults(run=_run_sign)
+    return parser
+
+
+def _default_provider(environ: Mapping[str, str]) -> object:
+    from shared.credentials import default_provider
+    return default_provider(environ)
+
+
+def _run_sign(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],
+              provider_factory: Callable[[Mapping[str, str]], object]) -> int:
+    if args.batch and args.key:
+        raise UsageError("give either KEY or --batch, not both")
+    if not args.batch and args.key is None:
+        raise UsageError("KEY is required (or --batch to read requests from stdin)")
+    defaults = load_signing_defaults(environ)
+    provider = provider_factory(environ)
+    if args.batch:
+        return _run_batch(stdin, stdout, defaults, provider)
+    request = _request_from_args(args)
+    result = sign_one(request, defaults, provider)
+    stdout.write((json.dumps(result, ensure_ascii=False) if args.json else result["url"]) + "\n")
+    return 0
+
+
+def _run_batch(stdin: IO[str], stdout: IO[str], defaults: SigningDefaults, provider: object) -> int:
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            result: dict[str, object] = sign_one(_request_from_line(line), defaults, provider)
+        except PresignError as exc:
+            result = {"error": {"code": exc.code, "message": exc.message}}
+        stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        stdout.flush()
+    return 0
+
+
+def sign_one(request: dict[str, object], defaults: SigningDefaults, provider: object) -> dict[str, object]:
+    """Fill defaults, check the object name, take credentials and sign; return the JSON result."""
+    bucket = request.pop("bucket", None) or defaults.bucket
+    region = request.pop("region", None) or defaults.region
+    if not bucket:
+        raise InvalidArgument("bucket", "no bucket: pass --bucket or set OSS_BUCKET")
+    if not region:
+        raise InvalidArgument("region", "no region: pass --region or set OSS_REGION")
+    if "endpoint" not in request and defaults.endpoint:
+        request["endpoint"] = defaults.endpoint
+        request["cname"] = bool(request.get("cname")) or defaults.cname
+    check_object_name(request["key"])  # type: ignore[arg-type]
+    at = request.pop("at", None)
+    now = parse_time(at) if at else datetime.now(timezone.utc)
+    expires = request.pop("expires", 900)
+    credentials, lifetime = _credentials_for(provider, expires, now)  # type: ignore[arg-type]
+    url = presign(credentials, bucket=bucket, region=region, signing_time=now,  # type: ignore[arg-type]
+                  expires=lifetime.expires, **request)
+    result = url.to_dict()
+    if lifetime.capped_by:
+        result["expires_capped_by"] = lifetime.capped_by
+    return result
+
+
+def _credentials_for(provider: object, expires: int, now: datetime) -> tuple[object, object]:
+    from shared.expiry import effective_lifetime
+
+    check_expires(expires)
+    credentials = provider.get_credentials(min_valid_until=now + timedelta(seconds=expires))  # type: ignore[attr-defined]
+    return credentials, effective_lifetime(expires, now=now, credentials=credentials)
+
+
+def parse_time(text: str) -> datetime:
+    """Parse ``2025-03-04T05:06:07Z`` or ``20250304T050607Z`` (UTC) into an aware datetime."""
+    value = text.strip()
+    try:
+        if len(value) == 16 and value[8] == "T":
+            return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or moment.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
+        raise InvalidArgument("at", f"at must be a UTC time like 2025-03-04T05:06:07Z or 20250304T050607Z, got {text!r}")
+    return moment.astimezone(timezone.utc)
+
+
+def _request_from_args(args: argparse.Namespace) -> dict[str, object]:
+    request: dict[str, object] = {"key": args.key, "method": args.method, "expires": args.expires,
+                                  "cname": args.cname, "path_style": args.path_style}
+    for name in ("bucket", "region", "endpoint", "at", "cloudbox_id"):
+        if getattr(args, name) is not None:
+            request[name] = getattr(args, name)
+    request["headers"] = dict(_split(h, ":", "--header", "'Name: value'") for h in args.header)
+    request["params"] = dict(_split(p, "=", "--param", "name=value") for p in args.param)
+    request["additional_headers"] = list(args.additional_header)
+    return request
+
+
+def _split(text: str, sep: str, flag: str, form: str) -> tuple[str, str]:
+    name, found, value = text.partition(sep)
+    if not found or not name.strip():
+        raise UsageError(f"{flag} takes {form}, got {text!r}")
+    return name.strip(), value.strip() if sep == ":" else value
+
+
+def _request_from_line(line: str) -> dict[str, object]:
+    try:
+        request = json.loads(line)
+    except ValueError as exc:
+        raise InvalidArgument("line", f"not valid JSON: {exc}") from None
+    if not isinstance(request, dict):
+        raise InvalidArgument("line", "each line must be a JSON object")
+    for name, value in request.items():
+        kind = _FIELDS.get(name)
+        if kind is None:
+            raise InvalidArgument(name, f"unknown field {name!r}; known: {', '.join(sorted(_FIELDS))}")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InvalidArgument(name, f"{name} must be of type {kind.__name__}")  # type: ignore[union-attr]
+    if "key" not in request:
+        raise InvalidArgument("key", "key is required")
+    return request

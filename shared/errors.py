@@ -14,6 +14,8 @@
         └── CredentialsUnavailable   503 the same, once every source has been tried
 
 Messages never carry a secret, a session token or a signature: they are shown to callers and logs.
+``detail`` says more for the log line only (which check failed), where telling the caller would help
+an attacker: every bad token gets the same message, the log says why.
 Callers' programming mistakes (wrong types passed in code) raise plain ``TypeError``/``ValueError``.
 """
 
@@ -26,9 +28,10 @@ class PresignError(Exception):
     status: int = 500
     code: str = "InternalError"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
@@ -65,8 +68,8 @@ class NotFound(PresignError):
     status = 404
     code = "NotFound"
 
-    def __init__(self, message: str = "not found", *, code: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "not found", *, code: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
         if code is not None:
             self.code = code
 

@@ -1,15 +1,12 @@
-"""Stand-ins for the credential services: real HTTP servers on 127.0.0.1 that check requests as the
-real metadata service and STS do, a clock the tests move by hand, and a scripted provider.
+"""Test doubles for the credentials tests: a real HTTP server on 127.0.0.1 answering from a function,
+a clock the tests move by hand, minted credentials, a scripted provider, and a secret-leak check.
 
-The STS stub recomputes the RPC signature with its own code (not shared.credentials.rpc), so that a
-signing bug cannot hide behind the same bug on both sides.
+The fake metadata service and STS are in stubs_credential_services.py. Tests import the fixtures
+(``serve``, ``clock``, ``minted``) from here by name, so that no conftest.py fixture can shadow them.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import itertools
 import json
 import threading
@@ -48,7 +45,7 @@ def iso(when: datetime) -> str:
 
 
 class Minted:
-    """Unique, recognisable STS credentials minted by the stubs; every secret is remembered for leak checks."""
+    """Unique, recognisable STS credentials for the stubs to hand out; secrets are kept for leak checks."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
@@ -60,9 +57,14 @@ class Minted:
         n = next(self.counter)
         secret, token = f"SECRETminted{n:04d}xyz", f"TOKENminted{n:04d}CAIS+/="
         self.secrets += [secret, token]
-        document = {"Code": "Success", "AccessKeyId": f"STS.minted{n:04d}", "AccessKeySecret": secret,
-                    "SecurityToken": token, "Expiration": iso(self.clock() + lifetime),
-                    "LastUpdated": iso(self.clock())}
+        document = {
+            "Code": "Success",
+            "AccessKeyId": f"STS.minted{n:04d}",
+            "AccessKeySecret": secret,
+            "SecurityToken": token,
+            "Expiration": iso(self.clock() + lifetime),
+            "LastUpdated": iso(self.clock()),
+        }
         document.update(overrides)
         return document
 
@@ -84,8 +86,11 @@ class Reply:
 
     def __init__(self, status: int = 200, body: bytes | str | dict = b"", *, delay: float = 0.0) -> None:
         self.status = status
-        self.body = json.dumps(body).encode() if isinstance(body, dict) else \
-            body.encode() if isinstance(body, str) else body
+        self.body = (
+            json.dumps(body).encode()
+            if isinstance(body, dict)
+            else body.encode() if isinstance(body, str) else body
+        )
         self.delay = delay
 
 
@@ -146,164 +151,6 @@ def _handler_for(stub: StubServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[[Callable[[Recorded], Reply]], StubServer]]:
-    """Start stub servers on demand; all are shut down after the test."""
-    started: list[StubServer] = []
-
-    def start(respond: Callable[[Recorded], Reply]) -> StubServer:
-        server = StubServer(respond).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def minted(clock: FakeClock) -> Minted:
-    return Minted(clock)
-
-
-class FakeMetadataService:
-    """The ECS metadata service: IMDSv2 tokens (optionally required), role discovery, role credentials."""
-
-    def __init__(self, minted: Minted, *, role: str | None = ROLE, v2: bool = True, v1: bool = True) -> None:
-        self.minted = minted
-        self.role = role
-        self.v2 = v2  # the token endpoint exists
-        self.v1 = v1  # GETs without a token are allowed
-        self.tokens: set[str] = set()
-        self.credentials_reply: Callable[[], Reply] | None = None
-
-    def __call__(self, request: Recorded) -> Reply:
-        if request.path == "/latest/api/token":
-            return self._token(request)
-        if request.method != "GET":
-            return Reply(405)
-        token = request.headers.get("x-aliyun-ecs-metadata-token")
-        if token is not None and token not in self.tokens:
-            return Reply(401, "invalid token")
-        if token is None and not self.v1:
-            return Reply(403, "IMDSv1 is disabled on this instance")
-        prefix = "/latest/meta-data/ram/security-credentials/"
-        if request.path == prefix:
-            return Reply(200, f"{self.role}\n") if self.role else Reply(404, "no role")
-        if request.path == prefix + str(self.role):
-            return self.credentials_reply() if self.credentials_reply else Reply(200, self.minted.document())
-        return Reply(404, "not found")
-
-    def _token(self, request: Recorded) -> Reply:
-        if not self.v2:
-            return Reply(404, "not found")
-        if request.method != "PUT":
-            return Reply(405)
-        ttl = request.headers.get("x-aliyun-ecs-metadata-token-ttl-seconds", "")
-        if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
-            return Reply(400, "bad ttl")
-        token = f"imds-token-{len(self.tokens) + 1}"
-        self.tokens.add(token)
-        return Reply(200, token)
-
-
-def rpc_string_to_sign(method: str, params: dict[str, str]) -> str:
-    """The server side's own RPC string to sign (independent of the code under test)."""
-    def enc(value: str) -> str:
-        return quote(value, safe="~")
-    query = "&".join(f"{k}={v}" for k, v in sorted((enc(k), enc(v)) for k, v in params.items()))
-    return "&".join([method, enc("/"), enc(query)])
-
-
-class FakeSts:
-    """STS: AssumeRole with the RPC signature verified against the caller's secret, and AssumeRoleWithOIDC."""
-
-    def __init__(self, minted: Minted, *, keys: dict[str, str] | None = None, tokens: dict[str, str] | None = None,
-                 oidc_token: str | None = None) -> None:
-        self.minted = minted
-        self.keys = keys or {}  # access key id -> secret
-        self.tokens = tokens or {}  # access key id -> the security token it must come with
-        self.oidc_token = oidc_token
-        self.nonces: set[str] = set()
-        self.calls: list[dict[str, str]] = []
-        self.override: Callable[[Recorded], Reply] | None = None
-
-    def __call__(self, request: Recorded) -> Reply:
-        if self.override is not None:
-            return self.override(request)
-        params = request.form if request.method == "POST" else request.query
-        self.calls.append(params)
-        action = params.get("Action")
-        if params.get("Version") != "2015-04-01" or params.get("Format") != "JSON":
-            return _sts_error(400, "MissingParameter", "Version and Format are required")
-        if action == "AssumeRole" and request.method == "GET":
-            problem = self._check_signature(params)
-        elif action == "AssumeRoleWithOIDC":
-            problem = self._check_oidc(params)
-        else:
-            return _sts_error(400, "InvalidAction.NotFound", f"no action {action}")
-        if problem is not None:
-            return problem
-        duration = int(params["DurationSeconds"])
-        document = self.minted.document(timedelta(seconds=duration))
-        fields = ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration")
-        return Reply(200, {"RequestId": "req-1", "Credentials": {k: document[k] for k in fields},
-                           "AssumedRoleUser": {"Arn": params["RoleArn"]}})
-
-    def _check_signature(self, params: dict[str, str]) -> Reply | None:
-        signed = dict(params)
-        given = signed.pop("Signature", "")
-        secret = self.keys.get(signed.get("AccessKeyId", ""))
-        if secret is None:
-            return _sts_error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-        if signed.get("SignatureMethod") != "HMAC-SHA1" or signed.get("SignatureVersion") != "1.0":
-            return _sts_error(400, "InvalidParameter", "bad signature method or version")
-        nonce = signed.get("SignatureNonce", "")
-        if not nonce or nonce in self.nonces:
-            return _sts_error(400, "SignatureNonceUsed", "The request signature nonce has been used.")
-        self.nonces.add(nonce)
-        if not _is_rpc_timestamp(signed.get("Timestamp", "")):
-            return _sts_error(400, "InvalidTimeStamp.Format", "bad Timestamp")
-        if self.tokens.get(signed["AccessKeyId"]) != signed.get("SecurityToken"):
-            return _sts_error(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken mismatch.")
-        to_sign = rpc_string_to_sign("GET", signed)
-        expected = base64.b64encode(hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest())
-        if not hmac.compare_digest(expected.decode(), given):
-            # Like the real STS, echo the string to sign: it holds the SecurityToken, percent-encoded.
-            return _sts_error(400, "SignatureDoesNotMatch",
-                              f"Specified signature is not matched with our calculation. server string to sign "
-                              f"is:{to_sign}")
-        return None
-
-    def _check_oidc(self, params: dict[str, str]) -> Reply | None:
-        if "Signature" in params or "AccessKeyId" in params:
-            return _sts_error(400, "InvalidParameter", "AssumeRoleWithOIDC is not signed")
-        for name in ("RoleArn", "OIDCProviderArn", "OIDCToken", "RoleSessionName", "DurationSeconds"):
-            if not params.get(name):
-                return _sts_error(400, "MissingParameter", f"{name} is mandatory for this action.")
-        if params["OIDCToken"] != self.oidc_token:
-            return _sts_error(400, "AuthenticationFail.OIDCToken.Invalid",
-                              f"the OIDC token {params['OIDCToken']} is invalid or expired")
-        return None
-
-
-def _sts_error(status: int, code: str, message: str) -> Reply:
-    return Reply(status, {"RequestId": "req-err", "HostId": "sts.aliyuncs.com", "Code": code, "Message": message})
-
-
-def _is_rpc_timestamp(text: str) -> bool:
-    try:
-        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        return False
-    return True
-
-
 def assert_no_secret(text: str, secrets: list[str] | tuple[str, ...]) -> None:
     """Fail if any secret or token shows, raw or percent-encoded (once or twice)."""
     for secret in secrets:
@@ -339,3 +186,30 @@ class ScriptedProvider:
 def sts_credentials(n: int, expiration: datetime | None) -> Credentials:
     """Build recognisable STS credentials for cache tests."""
     return Credentials(f"STS.cache{n}", f"SECRETcache{n}", f"TOKENcache{n}", expiration)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[Recorded], Reply]], StubServer]]:
+    """Start stub servers on demand; all are shut down after the test."""
+    started: list[StubServer] = []
+
+    def start(respond: Callable[[Recorded], Reply]) -> StubServer:
+        server = StubServer(respond).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock standing at T0 until the test moves it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def minted(clock: FakeClock) -> Minted:
+    """The credentials factory the stub services hand out from."""
+    return Minted(clock)

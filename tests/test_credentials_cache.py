@@ -17,7 +17,9 @@ from shared.errors import CredentialsError, CredentialsUnavailable
 HOUR = timedelta(hours=1)
 
 
-def cache_over(clock: FakeClock, *answers: Credentials | Exception) -> tuple[CredentialsCache, ScriptedProvider]:
+def cache_over(
+    clock: FakeClock, *answers: Credentials | Exception
+) -> tuple[CredentialsCache, ScriptedProvider]:
     provider = ScriptedProvider(*answers)
     return CredentialsCache(provider, clock=clock), provider
 
@@ -42,13 +44,18 @@ def test_credentials_without_expiration_are_kept_for_good() -> None:
 
 @pytest.mark.parametrize(
     ("lifetime", "ahead"),
-    [(timedelta(hours=6), timedelta(minutes=15)), (HOUR, timedelta(minutes=6)), (timedelta(minutes=15),
-                                                                                timedelta(seconds=90))],
+    [
+        (timedelta(hours=6), timedelta(minutes=15)),
+        (HOUR, timedelta(minutes=6)),
+        (timedelta(minutes=15), timedelta(seconds=90)),
+    ],
     ids=["6h_15min_ahead", "1h_a_tenth_ahead", "15min_a_tenth_ahead"],
 )
 def test_refresh_ahead_of_expiry(lifetime: timedelta, ahead: timedelta) -> None:
     clock = FakeClock()
-    cache, provider = cache_over(clock, sts_credentials(1, T0 + lifetime), sts_credentials(2, T0 + 2 * lifetime))
+    cache, provider = cache_over(
+        clock, sts_credentials(1, T0 + lifetime), sts_credentials(2, T0 + 2 * lifetime)
+    )
     cache.get_credentials()
     clock.advance(seconds=(lifetime - ahead).total_seconds() - 1)
     assert cache.get_credentials().access_key_id == "STS.cache1"
@@ -59,9 +66,12 @@ def test_refresh_ahead_of_expiry(lifetime: timedelta, ahead: timedelta) -> None:
 
 def test_failed_refresh_keeps_valid_credentials_and_warns(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    failure = CredentialsError("ecs_ram_role", "http://100.100.100.200/latest/api/token did not answer within 1 s")
-    cache, provider = cache_over(clock, sts_credentials(1, T0 + HOUR), failure, failure,
-                                 sts_credentials(2, T0 + 2 * HOUR))
+    failure = CredentialsError(
+        "ecs_ram_role", "http://100.100.100.200/latest/api/token did not answer within 1 s"
+    )
+    cache, provider = cache_over(
+        clock, sts_credentials(1, T0 + HOUR), failure, failure, sts_credentials(2, T0 + 2 * HOUR)
+    )
     cache.get_credentials()
     clock.advance(minutes=55)
     with caplog.at_level(logging.WARNING, logger="shared.credentials"):
@@ -89,8 +99,10 @@ def test_expired_credentials_and_failed_refresh_are_unavailable() -> None:
     clock.advance(minutes=59, seconds=1)  # within the 60 s safety margin: as good as expired
     with pytest.raises(CredentialsUnavailable) as caught:
         cache.get_credentials()
-    assert str(caught.value) == ("credentials unavailable: oidc_role_arn: STS AssumeRoleWithOIDC failed: HTTP 503; "
-                                 "the cached credentials expired at 2025-03-04T06:00:00+00:00")
+    assert str(caught.value) == (
+        "credentials unavailable: oidc_role_arn: STS AssumeRoleWithOIDC failed: HTTP 503; "
+        "the cached credentials expired at 2025-03-04T06:00:00+00:00"
+    )
     assert caught.value.status == 503
     assert_no_secret(str(caught.value) + repr(caught.value), ["SECRETcache1", "TOKENcache1"])
 
@@ -105,7 +117,9 @@ def test_expired_credentials_are_replaced_as_soon_as_possible() -> None:
 
 def test_first_failure_is_unavailable_without_doubling_the_prefix() -> None:
     clock = FakeClock()
-    cache, _ = cache_over(clock, CredentialsUnavailable("credentials unavailable", "no source gave credentials"))
+    cache, _ = cache_over(
+        clock, CredentialsUnavailable("credentials unavailable", "no source gave credentials")
+    )
     with pytest.raises(CredentialsUnavailable) as caught:
         cache.get_credentials()
     assert str(caught.value) == "credentials unavailable: no source gave credentials"
@@ -114,13 +128,17 @@ def test_first_failure_is_unavailable_without_doubling_the_prefix() -> None:
 def test_credentials_inside_the_margin_count_as_a_failure() -> None:
     clock = FakeClock()
     cache, _ = cache_over(clock, sts_credentials(1, T0 + timedelta(seconds=30)))
-    with pytest.raises(CredentialsUnavailable, match="scripted: returned credentials that expire at .* 60 s margin"):
+    with pytest.raises(
+        CredentialsUnavailable, match="scripted: returned credentials that expire at .* 60 s margin"
+    ):
         cache.get_credentials()
 
 
 def test_min_valid_until_refreshes_when_a_fresh_copy_would_last_longer() -> None:
     clock = FakeClock()
-    cache, provider = cache_over(clock, sts_credentials(1, T0 + HOUR), sts_credentials(2, T0 + 90 * timedelta(minutes=1)))
+    cache, provider = cache_over(
+        clock, sts_credentials(1, T0 + HOUR), sts_credentials(2, T0 + 90 * timedelta(minutes=1))
+    )
     cache.get_credentials()
     clock.advance(minutes=30)
     demanded = clock() + timedelta(minutes=45)
@@ -203,8 +221,9 @@ def test_fifty_threads_waiting_for_credentials_make_one_upstream_call(warm: bool
 
 def test_after_a_failure_callers_without_credentials_fail_fast_then_retry() -> None:
     clock = FakeClock()
-    cache, provider = cache_over(clock, CredentialsError("credentials_uri", "answered HTTP 500"),
-                                 sts_credentials(1, T0 + HOUR))
+    cache, provider = cache_over(
+        clock, CredentialsError("credentials_uri", "answered HTTP 500"), sts_credentials(1, T0 + HOUR)
+    )
     for _ in range(3):
         with pytest.raises(CredentialsUnavailable, match="credentials_uri: answered HTTP 500"):
             cache.get_credentials()

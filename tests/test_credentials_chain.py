@@ -12,11 +12,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from stubs_credential_services import FakeMetadataService, FakeSts
 from stubs_credentials import (  # noqa: F401 - fixtures
     OIDC_PROVIDER_ARN,
     ROLE_ARN,
-    FakeMetadataService,
-    FakeSts,
     Reply,
     ScriptedProvider,
     assert_no_secret,
@@ -34,8 +33,15 @@ from shared.credentials import (
 )
 from shared.errors import ConfigError, CredentialsError, CredentialsUnavailable
 
-ORDER = ["explicit", "fc_context", "environment", "oidc_role_arn", "ecs_ram_role", "credentials_uri",
-         "credentials_file"]
+ORDER = [
+    "explicit",
+    "fc_context",
+    "environment",
+    "oidc_role_arn",
+    "ecs_ram_role",
+    "credentials_uri",
+    "credentials_file",
+]
 
 
 @pytest.fixture
@@ -58,16 +64,28 @@ def everything(serve, minted, tmp_path: Path, closed_port: int) -> dict:
     ini.write_text("[default]\ntype = access_key\naccess_key_id = LTAIfile\naccess_key_secret = SECRETfile\n")
     return {
         "explicit": {"credentials": Credentials("LTAIexplicit", "SECRETexplicit")},
-        "fc_context": {"context": SimpleNamespace(credentials=SimpleNamespace(
-            access_key_id="STS.context", access_key_secret="SECRETcontext", security_token="TOKENcontext"))},
+        "fc_context": {
+            "context": SimpleNamespace(
+                credentials=SimpleNamespace(
+                    access_key_id="STS.context",
+                    access_key_secret="SECRETcontext",
+                    security_token="TOKENcontext",
+                )
+            )
+        },
         "environment": {"OSS_ACCESS_KEY_ID": "LTAIenv", "OSS_ACCESS_KEY_SECRET": "SECRETenv"},
-        "oidc_role_arn": {"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
-                          "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_file)},
+        "oidc_role_arn": {
+            "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN,
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_file),
+        },
         "ecs_ram_role": {"ALIBABA_CLOUD_IMDS_ENDPOINT": imds.url},
         "credentials_uri": {"ALIBABA_CLOUD_CREDENTIALS_URI": uri.url},
         "credentials_file": {"ALIBABA_CLOUD_CREDENTIALS_FILE": str(ini)},
-        "common": {"ALIBABA_CLOUD_STS_ENDPOINT": sts.url,
-                   "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}"},
+        "common": {
+            "ALIBABA_CLOUD_STS_ENDPOINT": sts.url,
+            "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}",
+        },
         "servers": {"sts": sts, "imds": imds, "uri": uri},
     }
 
@@ -84,8 +102,12 @@ def build(everything: dict, names: list[str], clock) -> CredentialsCache:
 
 
 EXPECTED_KEY = {
-    "explicit": "LTAIexplicit", "fc_context": "STS.context", "environment": "LTAIenv",
-    "oidc_role_arn": "STS.minted0001", "ecs_ram_role": "STS.minted0001", "credentials_uri": "STS.from-uri",
+    "explicit": "LTAIexplicit",
+    "fc_context": "STS.context",
+    "environment": "LTAIenv",
+    "oidc_role_arn": "STS.minted0001",
+    "ecs_ram_role": "STS.minted0001",
+    "credentials_uri": "STS.from-uri",
     "credentials_file": "LTAIfile",
 }
 
@@ -98,17 +120,25 @@ def test_chain_order(everything: dict, clock, first: int) -> None:
 
 
 def test_none_works_names_every_source_and_why(closed_port: int, tmp_path: Path) -> None:
-    environ = {"ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}", "HOME": str(tmp_path),
-               "OSS_ACCESS_KEY_ID": "LTAIhalf"}
+    environ = {
+        "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}",
+        "HOME": str(tmp_path),
+        "OSS_ACCESS_KEY_ID": "LTAIhalf",
+    }
     with pytest.raises(CredentialsUnavailable) as caught:
         default_provider(environ).get_credentials()
     message = str(caught.value)
     assert message.startswith("credentials unavailable: no source gave credentials; explicit: ")
     positions = [message.index(f"; {name}: ") for name in ORDER[1:]]
     assert positions == sorted(positions)
-    assert "environment: OSS_ACCESS_KEY_SECRET is not set, but OSS_ACCESS_KEY_ID is: set both keys [failed]" in message
+    assert (
+        "environment: OSS_ACCESS_KEY_SECRET is not set, but OSS_ACCESS_KEY_ID is: set both keys [failed]"
+        in message
+    )
     assert "fc_context: no Function Compute context given [skipped]" in message
-    assert "ecs_ram_role: cannot connect to" in message and "credentials.ini does not exist [skipped]" in message
+    assert (
+        "ecs_ram_role: cannot connect to" in message and "credentials.ini does not exist [skipped]" in message
+    )
 
 
 def test_chain_remembers_the_source_that_worked() -> None:
@@ -121,8 +151,10 @@ def test_chain_remembers_the_source_that_worked() -> None:
 
 
 def test_remembered_source_failing_is_reported_not_replaced() -> None:
-    working = ScriptedProvider(Credentials("STS.a", "SECRETa", "TOKENa"),
-                               CredentialsError("ecs_ram_role", "credentials of role 'r': HTTP 500"))
+    working = ScriptedProvider(
+        Credentials("STS.a", "SECRETa", "TOKENa"),
+        CredentialsError("ecs_ram_role", "credentials of role 'r': HTTP 500"),
+    )
     fallback = ScriptedProvider(Credentials("LTAIother", "SECRETother"))
     chain = CredentialsChain([working, fallback])
     chain.get_credentials()
@@ -137,17 +169,23 @@ def test_failed_source_is_logged_and_the_chain_moves_on(caplog: pytest.LogCaptur
     with caplog.at_level(logging.INFO, logger="shared.credentials"):
         assert CredentialsChain([failing, working]).get_credentials().access_key_id == "LTAIfile"
     messages = [record.getMessage() for record in caplog.records]
-    assert messages == ["credential source failed, trying the next: environment: OSS_ACCESS_KEY_SECRET is not set",
-                        "using credentials from scripted"]
+    assert messages == [
+        "credential source failed, trying the next: environment: OSS_ACCESS_KEY_SECRET is not set",
+        "using credentials from scripted",
+    ]
 
 
 def test_assume_role_on_top_of_environment_keys(serve, minted, clock, closed_port: int) -> None:
     fake = FakeSts(minted, keys={"LTAIenv": "SECRETenv"})
     server = serve(fake)
-    environ = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "SECRETenv",
-               "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_STS_ENDPOINT": server.url,
-               "ALIBABA_CLOUD_ROLE_SESSION_EXPIRATION": "900",
-               "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}"}
+    environ = {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "SECRETenv",
+        "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN,
+        "ALIBABA_CLOUD_STS_ENDPOINT": server.url,
+        "ALIBABA_CLOUD_ROLE_SESSION_EXPIRATION": "900",
+        "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}",
+    }
     provider = default_provider(environ, clock=clock)
     credentials = provider.get_credentials()
     assert credentials.access_key_id == "STS.minted0001"
@@ -164,22 +202,35 @@ def test_assume_role_on_top_of_the_instance_role(serve, minted, clock) -> None:
     imds = serve(imds_fake)
     instance = minted.document()
     imds_fake.credentials_reply = lambda: Reply(200, instance)
-    sts = serve(FakeSts(minted, keys={instance["AccessKeyId"]: instance["AccessKeySecret"]},
-                        tokens={instance["AccessKeyId"]: instance["SecurityToken"]}))
-    environ = {"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_STS_ENDPOINT": sts.url,
-               "ALIBABA_CLOUD_IMDS_ENDPOINT": imds.url}
+    sts = serve(
+        FakeSts(
+            minted,
+            keys={instance["AccessKeyId"]: instance["AccessKeySecret"]},
+            tokens={instance["AccessKeyId"]: instance["SecurityToken"]},
+        )
+    )
+    environ = {
+        "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN,
+        "ALIBABA_CLOUD_STS_ENDPOINT": sts.url,
+        "ALIBABA_CLOUD_IMDS_ENDPOINT": imds.url,
+    }
     credentials = default_provider(environ, clock=clock).get_credentials()
     assert credentials.access_key_id == "STS.minted0002"
     assert sts.requests[0].query["SecurityToken"] == instance["SecurityToken"]
 
 
 def test_assume_role_without_base_credentials_is_unavailable(closed_port: int, tmp_path: Path) -> None:
-    environ = {"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "HOME": str(tmp_path),
-               "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}"}
+    environ = {
+        "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN,
+        "HOME": str(tmp_path),
+        "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}",
+    }
     with pytest.raises(CredentialsUnavailable) as caught:
         default_provider(environ).get_credentials()
-    assert str(caught.value).startswith("credentials unavailable: ram_role_arn: no credentials to call AssumeRole "
-                                        "with (credentials unavailable: no source gave credentials; explicit: ")
+    assert str(caught.value).startswith(
+        "credentials unavailable: ram_role_arn: no credentials to call AssumeRole "
+        "with (credentials unavailable: no source gave credentials; explicit: "
+    )
 
 
 def test_oidc_variables_mean_no_assume_role_on_top(everything: dict, clock) -> None:
@@ -213,15 +264,26 @@ def test_no_secret_in_any_error_or_repr(serve, minted, clock, tmp_path: Path, cl
     token_file.write_text(secrets[2])
     sts = serve(FakeSts(minted, oidc_token="something-else"))
     ini = tmp_path / "creds.ini"
-    ini.write_text(f"[default]\ntype = ram_role_arn\naccess_key_id = LTAIleak\naccess_key_secret = {secrets[0]}\n")
-    environ = {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": secrets[0], "ALIBABA_CLOUD_SECURITY_TOKEN": secrets[1],
-               "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
-               "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_file), "ALIBABA_CLOUD_STS_ENDPOINT": sts.url,
-               "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}",
-               "ALIBABA_CLOUD_CREDENTIALS_FILE": str(ini)}
+    ini.write_text(
+        f"[default]\ntype = ram_role_arn\naccess_key_id = LTAIleak\naccess_key_secret = {secrets[0]}\n"
+    )
+    environ = {
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secrets[0],
+        "ALIBABA_CLOUD_SECURITY_TOKEN": secrets[1],
+        "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN,
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_file),
+        "ALIBABA_CLOUD_STS_ENDPOINT": sts.url,
+        "ALIBABA_CLOUD_IMDS_ENDPOINT": f"http://127.0.0.1:{closed_port}",
+        "ALIBABA_CLOUD_CREDENTIALS_FILE": str(ini),
+    }
     context = SimpleNamespace(credentials={"access_key_secret": secrets[0], "security_token": secrets[1]})
-    provider = default_provider(environ, context=context, clock=clock,
-                                credentials=Credentials("STS.old", secrets[0], secrets[1], clock() - timedelta(1)))
+    provider = default_provider(
+        environ,
+        context=context,
+        clock=clock,
+        credentials=Credentials("STS.old", secrets[0], secrets[1], clock() - timedelta(1)),
+    )
     with pytest.raises(CredentialsUnavailable) as caught:
         provider.get_credentials()
     shown = f"{caught.value} {caught.value!r} {provider!r} {provider.provider!r}"
@@ -236,8 +298,12 @@ def test_malformed_settings_fail_when_building() -> None:
 
 
 def test_building_the_provider_imports_no_requests() -> None:
-    code = ("import sys, shared.credentials as c; p = c.default_provider({'ALIBABA_CLOUD_ROLE_ARN': 'r'}); "
-            "print('requests' in sys.modules)")
+    code = (
+        "import sys, shared.credentials as c; p = c.default_provider({'ALIBABA_CLOUD_ROLE_ARN': 'r'}); "
+        "print('requests' in sys.modules)"
+    )
     root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
     assert result.stdout.strip() == "False"

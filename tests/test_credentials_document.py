@@ -28,8 +28,12 @@ def test_parse_expiration_refuses(text: object) -> None:
 
 
 def test_credentials_from_document() -> None:
-    document = {"AccessKeyId": "STS.a", "AccessKeySecret": "S", "SecurityToken": "T",
-                "Expiration": "2025-03-04T06:00:00Z"}
+    document = {
+        "AccessKeyId": "STS.a",
+        "AccessKeySecret": "S",
+        "SecurityToken": "T",
+        "Expiration": "2025-03-04T06:00:00Z",
+    }
     credentials = credentials_from_document("s", document, now=NOW)
     assert (credentials.access_key_id, credentials.expiration) == ("STS.a", NOW + timedelta(hours=1))
 

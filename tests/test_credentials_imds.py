@@ -8,15 +8,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from stubs_credentials import (  # noqa: F401 - fixtures
-    ROLE,
-    FakeMetadataService,
-    Reply,
-    assert_no_secret,
-    clock,
-    minted,
-    serve,
-)
+from stubs_credential_services import FakeMetadataService
+from stubs_credentials import ROLE, Reply, assert_no_secret, clock, minted, serve  # noqa: F401 - fixtures
 
 from shared.credentials import Credentials, MetadataSource, NoSource, SourceNotConfigured
 from shared.errors import ConfigError, CredentialsError
@@ -30,8 +23,9 @@ def test_imdsv2_token_then_role_discovery_then_credentials(serve, minted, clock)
     fake = FakeMetadataService(minted, v1=False)
     server = serve(fake)
     credentials = source_for(server.url, clock).get_credentials()
-    assert credentials == Credentials("STS.minted0001", "SECRETminted0001xyz", "TOKENminted0001CAIS+/=",
-                                      clock() + timedelta(hours=1))
+    assert credentials == Credentials(
+        "STS.minted0001", "SECRETminted0001xyz", "TOKENminted0001CAIS+/=", clock() + timedelta(hours=1)
+    )
     put, discover, fetch = server.requests
     assert (put.method, put.path) == ("PUT", "/latest/api/token")
     assert put.headers["x-aliyun-ecs-metadata-token-ttl-seconds"] == "21600"
@@ -42,10 +36,14 @@ def test_imdsv2_token_then_role_discovery_then_credentials(serve, minted, clock)
 
 def test_configured_role_name_skips_discovery(serve, minted, clock) -> None:
     server = serve(FakeMetadataService(minted, v1=False))
-    source = MetadataSource.from_environ({"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url,
-                                          "ALIBABA_CLOUD_ECS_METADATA": ROLE}, clock=clock)
+    source = MetadataSource.from_environ(
+        {"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url, "ALIBABA_CLOUD_ECS_METADATA": ROLE}, clock=clock
+    )
     assert source.get_credentials().access_key_id == "STS.minted0001"
-    assert [r.path for r in server.requests] == ["/latest/api/token", f"/latest/meta-data/ram/security-credentials/{ROLE}"]
+    assert [r.path for r in server.requests] == [
+        "/latest/api/token",
+        f"/latest/meta-data/ram/security-credentials/{ROLE}",
+    ]
 
 
 def test_each_refresh_fetches_new_credentials(serve, minted, clock) -> None:
@@ -65,12 +63,15 @@ def test_imdsv1_fallback_when_the_token_endpoint_refuses(serve, minted, clock) -
 
 def test_imdsv1_disabled_refuses_the_fallback(serve, minted, clock) -> None:
     server = serve(FakeMetadataService(minted, v2=False))
-    source = MetadataSource.from_environ({"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url,
-                                          "ALIBABA_CLOUD_IMDSV1_DISABLED": "true"}, clock=clock)
+    source = MetadataSource.from_environ(
+        {"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url, "ALIBABA_CLOUD_IMDSV1_DISABLED": "true"}, clock=clock
+    )
     with pytest.raises(CredentialsError) as caught:
         source.get_credentials()
-    assert str(caught.value) == ("ecs_ram_role: the IMDSv2 token request answered HTTP 404, "
-                                 "and ALIBABA_CLOUD_IMDSV1_DISABLED forbids IMDSv1")
+    assert str(caught.value) == (
+        "ecs_ram_role: the IMDSv2 token request answered HTTP 404, "
+        "and ALIBABA_CLOUD_IMDSV1_DISABLED forbids IMDSv1"
+    )
     assert len(server.requests) == 1
 
 
@@ -161,7 +162,9 @@ def test_no_metadata_service_means_not_configured(clock) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     source = source_for(f"http://127.0.0.1:{port}", clock, timeout=0.5)
-    with pytest.raises(SourceNotConfigured, match=r"cannot connect to http://127\.0\.0\.1:\d+/latest/api/token"):
+    with pytest.raises(
+        SourceNotConfigured, match=r"cannot connect to http://127\.0\.0\.1:\d+/latest/api/token"
+    ):
         source.get_credentials()
 
 
@@ -175,8 +178,12 @@ def test_disabled_by_environment() -> None:
 def test_from_environ_defaults_to_the_link_local_address() -> None:
     source = MetadataSource.from_environ({})
     assert isinstance(source, MetadataSource)
-    assert (source.endpoint, source.role_name, source.imdsv1_disabled, source.timeout) == \
-        ("http://100.100.100.200", None, False, 1.0)
+    assert (source.endpoint, source.role_name, source.imdsv1_disabled, source.timeout) == (
+        "http://100.100.100.200",
+        None,
+        False,
+        1.0,
+    )
 
 
 @pytest.mark.parametrize("value", ["ftp://host", "http://host/path", "http://user@host", "http://host:x"])

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from stubs_credential_services import FakeMetadataService, FakeSts
 from stubs_credentials import (  # noqa: F401 - fixtures
     OIDC_PROVIDER_ARN,
     ROLE,
     ROLE_ARN,
-    FakeMetadataService,
-    FakeSts,
     assert_no_secret,
     clock,
     minted,
@@ -100,20 +99,43 @@ def test_disabled_profile_is_skipped(tmp_path: Path) -> None:
     ("text", "profile", "message"),
     [
         (INI, "prod", "has no profile [prod]"),
-        ("[default]\ntype = sts\n", None, "has type 'sts'; supported: access_key, ecs_ram_role, ram_role_arn, "
-                                          "oidc_role_arn"),
+        (
+            "[default]\ntype = sts\n",
+            None,
+            "has type 'sts'; supported: access_key, ecs_ram_role, ram_role_arn, " "oidc_role_arn",
+        ),
         ("[default]\naccess_key_id = a\n", None, "lacks type"),
         (f"[default]\ntype = access_key\naccess_key_secret = {SECRET}\n", None, "lacks access_key_id"),
-        (f"[default]\ntype = ram_role_arn\naccess_key_id = a\naccess_key_secret = {SECRET}\n", None,
-         "lacks role_arn"),
-        (f"[default]\ntype = ram_role_arn\naccess_key_id = a\naccess_key_secret = {SECRET}\nrole_arn = r\n"
-         "duration_seconds = 60\n", None, "has duration_seconds '60'; it must be 900..43200"),
-        ("[default]\ntype = oidc_role_arn\nrole_arn = r\noidc_provider_arn = p\n", None,
-         "lacks oidc_token_file_path"),
+        (
+            f"[default]\ntype = ram_role_arn\naccess_key_id = a\naccess_key_secret = {SECRET}\n",
+            None,
+            "lacks role_arn",
+        ),
+        (
+            f"[default]\ntype = ram_role_arn\naccess_key_id = a\naccess_key_secret = {SECRET}\nrole_arn = r\n"
+            "duration_seconds = 60\n",
+            None,
+            "has duration_seconds '60'; it must be 900..43200",
+        ),
+        (
+            "[default]\ntype = oidc_role_arn\nrole_arn = r\noidc_provider_arn = p\n",
+            None,
+            "lacks oidc_token_file_path",
+        ),
     ],
-    ids=["no_profile", "unsupported_type", "no_type", "no_key_id", "no_role_arn", "bad_duration", "no_token_file"],
+    ids=[
+        "no_profile",
+        "unsupported_type",
+        "no_type",
+        "no_key_id",
+        "no_role_arn",
+        "bad_duration",
+        "no_token_file",
+    ],
 )
-def test_profile_errors_name_the_problem(tmp_path: Path, text: str, profile: str | None, message: str) -> None:
+def test_profile_errors_name_the_problem(
+    tmp_path: Path, text: str, profile: str | None, message: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(CredentialsError) as caught:
         from_file(path, profile).get_credentials()
@@ -131,7 +153,9 @@ def test_malformed_file_gives_the_line_not_its_content(tmp_path: Path) -> None:
 def test_ecs_ram_role(tmp_path: Path, serve, minted, clock) -> None:
     server = serve(FakeMetadataService(minted, v1=False))
     path = write(tmp_path, f"[default]\ntype = ecs_ram_role\nrole_name = {ROLE}\n")
-    source = CredentialsFileSource(str(path), environ={"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url}, clock=clock)
+    source = CredentialsFileSource(
+        str(path), environ={"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url}, clock=clock
+    )
     assert source.get_credentials().access_key_id == "STS.minted0001"
     assert server.requests[-1].path.endswith(f"/{ROLE}")
 
@@ -139,30 +163,45 @@ def test_ecs_ram_role(tmp_path: Path, serve, minted, clock) -> None:
 def test_ecs_ram_role_failure_names_the_profile(tmp_path: Path, serve, minted, clock) -> None:
     server = serve(FakeMetadataService(minted))
     path = write(tmp_path, "[default]\ntype = ecs_ram_role\nrole_name = Other\n")
-    source = CredentialsFileSource(str(path), environ={"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url}, clock=clock)
+    source = CredentialsFileSource(
+        str(path), environ={"ALIBABA_CLOUD_IMDS_ENDPOINT": server.url}, clock=clock
+    )
     with pytest.raises(CredentialsError) as caught:
         source.get_credentials()
-    assert str(caught.value) == (f"credentials_file: profile [default] (ecs_ram_role) of {path}: ecs_ram_role: "
-                                 "the instance has no RAM role named 'Other' (HTTP 404)")
+    assert str(caught.value) == (
+        f"credentials_file: profile [default] (ecs_ram_role) of {path}: ecs_ram_role: "
+        "the instance has no RAM role named 'Other' (HTTP 404)"
+    )
 
 
 def test_ram_role_arn(tmp_path: Path, serve, minted, clock) -> None:
     server = serve(FakeSts(minted, keys={"LTAIfile": SECRET}))
-    path = write(tmp_path, f"[default]\ntype = ram_role_arn\naccess_key_id = LTAIfile\naccess_key_secret = {SECRET}"
-                           f"\nrole_arn = {ROLE_ARN}\nrole_session_name = laptop\nexternal_id = e1\n"
-                           "duration_seconds = 1200\npolicy = {\"Version\": \"1\"}\n")
+    path = write(
+        tmp_path,
+        f"[default]\ntype = ram_role_arn\naccess_key_id = LTAIfile\naccess_key_secret = {SECRET}"
+        f"\nrole_arn = {ROLE_ARN}\nrole_session_name = laptop\nexternal_id = e1\n"
+        'duration_seconds = 1200\npolicy = {"Version": "1"}\n',
+    )
     source = CredentialsFileSource(str(path), environ={"ALIBABA_CLOUD_STS_ENDPOINT": server.url}, clock=clock)
     assert source.get_credentials().access_key_id == "STS.minted0001"
     query = server.requests[0].query
-    assert (query["AccessKeyId"], query["RoleSessionName"], query["ExternalId"], query["DurationSeconds"],
-            query["Policy"]) == ("LTAIfile", "laptop", "e1", "1200", '{"Version": "1"}')
+    assert (
+        query["AccessKeyId"],
+        query["RoleSessionName"],
+        query["ExternalId"],
+        query["DurationSeconds"],
+        query["Policy"],
+    ) == ("LTAIfile", "laptop", "e1", "1200", '{"Version": "1"}')
 
 
 def test_oidc_role_arn(tmp_path: Path, serve, minted, clock) -> None:
     token_file = write(tmp_path, "eyJ.file.sig", "token")
     server = serve(FakeSts(minted, oidc_token="eyJ.file.sig"))
-    path = write(tmp_path, f"[default]\ntype = oidc_role_arn\nrole_arn = {ROLE_ARN}\n"
-                           f"oidc_provider_arn = {OIDC_PROVIDER_ARN}\noidc_token_file_path = {token_file}\n")
+    path = write(
+        tmp_path,
+        f"[default]\ntype = oidc_role_arn\nrole_arn = {ROLE_ARN}\n"
+        f"oidc_provider_arn = {OIDC_PROVIDER_ARN}\noidc_token_file_path = {token_file}\n",
+    )
     source = CredentialsFileSource(str(path), environ={"ALIBABA_CLOUD_STS_ENDPOINT": server.url}, clock=clock)
     assert source.get_credentials().access_key_id == "STS.minted0001"
     assert server.requests[0].form["OIDCProviderArn"] == OIDC_PROVIDER_ARN

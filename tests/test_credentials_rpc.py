@@ -33,8 +33,17 @@ def test_signature_matches_vector(case: dict) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "encoded"),
-    [(" ", "%20"), ("*", "%2A"), ("~", "~"), ("-_.", "-_."), ("+", "%2B"), ("/", "%2F"), (":", "%3A"),
-     ("é", "%C3%A9"), ("AZaz09", "AZaz09")],
+    [
+        (" ", "%20"),
+        ("*", "%2A"),
+        ("~", "~"),
+        ("-_.", "-_."),
+        ("+", "%2B"),
+        ("/", "%2F"),
+        (":", "%3A"),
+        ("é", "%C3%A9"),
+        ("AZaz09", "AZaz09"),
+    ],
     ids=["space", "star", "tilde", "unreserved", "plus", "slash", "colon", "utf8", "alnum"],
 )
 def test_percent_encode_keeps_only_unreserved(raw: str, encoded: str) -> None:
@@ -47,11 +56,20 @@ def test_canonicalized_query_sorts_by_encoded_key() -> None:
 
 def test_signed_query_adds_common_parameters_and_reproduces_vector() -> None:
     case = CASES[1]
-    params = {k: v for k, v in case["params"].items()
-              if k not in ("AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp")}
-    query = signed_query("GET", params, access_key_id="AK", access_key_secret=case["access_key_secret"],
-                         security_token=None, now=datetime(2024, 1, 1, tzinfo=timezone.utc),
-                         nonce=case["params"]["SignatureNonce"])
+    params = {
+        k: v
+        for k, v in case["params"].items()
+        if k not in ("AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp")
+    }
+    query = signed_query(
+        "GET",
+        params,
+        access_key_id="AK",
+        access_key_secret=case["access_key_secret"],
+        security_token=None,
+        now=datetime(2024, 1, 1, tzinfo=timezone.utc),
+        nonce=case["params"]["SignatureNonce"],
+    )
     pairs = dict(parse_qsl(query))
     assert pairs.pop("Signature") == case["signature"]
     assert pairs == case["params"]
@@ -59,8 +77,15 @@ def test_signed_query_adds_common_parameters_and_reproduces_vector() -> None:
 
 
 def test_signed_query_signs_the_security_token() -> None:
-    query = signed_query("GET", {"Action": "AssumeRole"}, access_key_id="STS.a", access_key_secret="s",
-                         security_token="tok en", now=datetime(2024, 1, 1, tzinfo=timezone.utc), nonce="n")
+    query = signed_query(
+        "GET",
+        {"Action": "AssumeRole"},
+        access_key_id="STS.a",
+        access_key_secret="s",
+        security_token="tok en",
+        now=datetime(2024, 1, 1, tzinfo=timezone.utc),
+        nonce="n",
+    )
     pairs = dict(parse_qsl(query))
     signed = {k: v for k, v in pairs.items() if k != "Signature"}
     assert signed["SecurityToken"] == "tok en"

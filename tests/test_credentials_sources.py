@@ -22,6 +22,7 @@ SECRET, TOKEN = "SECRETcontext0001", "TOKENcontext0001"
 
 # explicit ------------------------------------------------------------------------------------------
 
+
 def test_explicit_returns_what_it_was_given() -> None:
     given = Credentials("LTAIexplicit", SECRET)
     assert ExplicitSource(given).get_credentials() is given
@@ -59,11 +60,15 @@ EXPECTED = Credentials("STS.fc", SECRET, TOKEN)
     [
         SimpleNamespace(credentials=SNAKE),
         SimpleNamespace(credentials=CAMEL),
-        SimpleNamespace(credentials={"access_key_id": "STS.fc", "access_key_secret": SECRET,
-                                     "security_token": TOKEN}),
+        SimpleNamespace(
+            credentials={"access_key_id": "STS.fc", "access_key_secret": SECRET, "security_token": TOKEN}
+        ),
         {"credentials": {"accessKeyId": "STS.fc", "accessKeySecret": SECRET, "securityToken": TOKEN}},
-        SimpleNamespace(credentials=SimpleNamespace(access_key_id="STS.fc", accessKeySecret=SECRET,
-                                                    security_token="", securityToken=TOKEN)),
+        SimpleNamespace(
+            credentials=SimpleNamespace(
+                access_key_id="STS.fc", accessKeySecret=SECRET, security_token="", securityToken=TOKEN
+            )
+        ),
     ],
     ids=["snake_case", "camelCase", "mapping_credentials", "mapping_context", "mixed_and_empty_alias"],
 )
@@ -83,10 +88,16 @@ def test_context_without_token_gives_plain_keys() -> None:
         (SimpleNamespace(), "the context carries no credentials"),
         (SimpleNamespace(credentials=None), "the context carries no credentials"),
         (SimpleNamespace(credentials={}), "the context carries no credentials"),
-        (SimpleNamespace(credentials=SimpleNamespace(access_key_id="", access_key_secret="", security_token="")),
-         "the context's credentials are empty"),
-        (SimpleNamespace(credentials=SimpleNamespace(access_key_id=None, access_key_secret=None)),
-         "the context's credentials are empty"),
+        (
+            SimpleNamespace(
+                credentials=SimpleNamespace(access_key_id="", access_key_secret="", security_token="")
+            ),
+            "the context's credentials are empty",
+        ),
+        (
+            SimpleNamespace(credentials=SimpleNamespace(access_key_id=None, access_key_secret=None)),
+            "the context's credentials are empty",
+        ),
     ],
     ids=["no_context", "no_attribute", "none", "empty_mapping", "empty_strings_python312", "nones"],
 )
@@ -112,9 +123,13 @@ def test_context_source_repr_shows_no_secret() -> None:
 
 # environment ----------------------------------------------------------------------------------------
 
+
 def test_environment_alibaba_cloud_names() -> None:
-    environ = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.env", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
-               "ALIBABA_CLOUD_SECURITY_TOKEN": TOKEN}
+    environ = {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.env",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
+        "ALIBABA_CLOUD_SECURITY_TOKEN": TOKEN,
+    }
     assert EnvironmentSource(environ).get_credentials() == Credentials("STS.env", SECRET, TOKEN)
 
 
@@ -124,15 +139,24 @@ def test_environment_oss_names() -> None:
 
 
 def test_environment_oss_names_come_first() -> None:
-    environ = {"OSS_ACCESS_KEY_ID": "LTAIoss", "OSS_ACCESS_KEY_SECRET": "SECRETone",
-               "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.env", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "SECRETtwo",
-               "ALIBABA_CLOUD_SECURITY_TOKEN": TOKEN}
+    environ = {
+        "OSS_ACCESS_KEY_ID": "LTAIoss",
+        "OSS_ACCESS_KEY_SECRET": "SECRETone",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.env",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "SECRETtwo",
+        "ALIBABA_CLOUD_SECURITY_TOKEN": TOKEN,
+    }
     assert EnvironmentSource(environ).get_credentials().access_key_id == "LTAIoss"
 
 
 def test_environment_blank_values_count_as_unset() -> None:
-    environ = {"OSS_ACCESS_KEY_ID": " ", "OSS_ACCESS_KEY_SECRET": "", "OSS_SESSION_TOKEN": "",
-               "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET}
+    environ = {
+        "OSS_ACCESS_KEY_ID": " ",
+        "OSS_ACCESS_KEY_SECRET": "",
+        "OSS_SESSION_TOKEN": "",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIenv",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
+    }
     assert EnvironmentSource(environ).get_credentials() == Credentials("LTAIenv", SECRET)
 
 
@@ -144,15 +168,27 @@ def test_environment_nothing_set_is_not_configured() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"OSS_ACCESS_KEY_ID": "LTAIoss"},
-         "OSS_ACCESS_KEY_SECRET is not set, but OSS_ACCESS_KEY_ID is: set both keys"),
-        ({"ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET},
-         "ALIBABA_CLOUD_ACCESS_KEY_ID is not set, but ALIBABA_CLOUD_ACCESS_KEY_SECRET is: set both keys"),
-        ({"OSS_SESSION_TOKEN": TOKEN},
-         "OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET are not set, but OSS_SESSION_TOKEN is: set both keys"),
-        ({"OSS_ACCESS_KEY_ID": "LTAIoss", "OSS_ACCESS_KEY_SECRET": SECRET,
-          "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIother"},
-         "ALIBABA_CLOUD_ACCESS_KEY_SECRET is not set, but ALIBABA_CLOUD_ACCESS_KEY_ID is: set both keys"),
+        (
+            {"OSS_ACCESS_KEY_ID": "LTAIoss"},
+            "OSS_ACCESS_KEY_SECRET is not set, but OSS_ACCESS_KEY_ID is: set both keys",
+        ),
+        (
+            {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET},
+            "ALIBABA_CLOUD_ACCESS_KEY_ID is not set, but ALIBABA_CLOUD_ACCESS_KEY_SECRET is: set both keys",
+        ),
+        (
+            {"OSS_SESSION_TOKEN": TOKEN},
+            "OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET are not set, "
+            "but OSS_SESSION_TOKEN is: set both keys",
+        ),
+        (
+            {
+                "OSS_ACCESS_KEY_ID": "LTAIoss",
+                "OSS_ACCESS_KEY_SECRET": SECRET,
+                "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIother",
+            },
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET is not set, but ALIBABA_CLOUD_ACCESS_KEY_ID is: set both keys",
+        ),
     ],
     ids=["oss_secret_missing", "alibaba_id_missing", "token_alone", "other_group_half_set"],
 )

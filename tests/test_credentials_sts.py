@@ -1,4 +1,4 @@
-"""AssumeRole and AssumeRoleWithOIDC against a real HTTP server that verifies requests as STS does."""
+"""AssumeRole against a real HTTP server that verifies the RPC signature as STS does; endpoint rules."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from stubs_credential_services import FakeSts
 from stubs_credentials import (  # noqa: F401 - fixtures
-    OIDC_PROVIDER_ARN,
     ROLE_ARN,
-    FakeSts,
     Reply,
     ScriptedProvider,
     assert_no_secret,
@@ -18,7 +17,7 @@ from stubs_credentials import (  # noqa: F401 - fixtures
     serve,
 )
 
-from shared.credentials import AssumeRoleSource, Credentials, ExplicitSource, NoSource, OidcRoleSource
+from shared.credentials import AssumeRoleSource, Credentials, ExplicitSource
 from shared.credentials.sts import sts_endpoint, wants_assume_role
 from shared.errors import ConfigError, CredentialsError
 
@@ -32,6 +31,7 @@ def assume_role(url: str, clock, base: Credentials = BASE_KEYS, **options) -> As
 
 
 # AssumeRole -----------------------------------------------------------------------------------------
+
 
 def test_assume_role_signed_with_plain_keys(serve, minted, clock) -> None:
     fake = FakeSts(minted, keys={"LTAIbase": BASE_SECRET})
@@ -52,21 +52,37 @@ def test_assume_role_signed_with_plain_keys(serve, minted, clock) -> None:
 def test_assume_role_with_sts_base_sends_and_signs_the_token(serve, minted, clock) -> None:
     fake = FakeSts(minted, keys={"STS.base": BASE_SECRET}, tokens={"STS.base": BASE_TOKEN})
     server = serve(fake)
-    assert assume_role(server.url, clock, BASE_STS).get_credentials().security_token == "TOKENminted0001CAIS+/="
+    assert (
+        assume_role(server.url, clock, BASE_STS).get_credentials().security_token == "TOKENminted0001CAIS+/="
+    )
     assert server.requests[0].query["SecurityToken"] == BASE_TOKEN
 
 
 def test_assume_role_options(serve, minted, clock) -> None:
-    policy = '{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:GetObject", "Resource": "*"}]}'
+    policy = (
+        '{"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:GetObject", "Resource": "*"}]}'
+    )
     fake = FakeSts(minted, keys={"LTAIbase": BASE_SECRET})
     server = serve(fake)
-    source = assume_role(server.url, clock, policy=policy, external_id="ext-42", duration_seconds=900,
-                         role_session_name="presign-fn", nonce=lambda: "fixed nonce*")
+    source = assume_role(
+        server.url,
+        clock,
+        policy=policy,
+        external_id="ext-42",
+        duration_seconds=900,
+        role_session_name="presign-fn",
+        nonce=lambda: "fixed nonce*",
+    )
     credentials = source.get_credentials()
     assert credentials.expiration == clock() + timedelta(seconds=900)
     params = server.requests[0].query
-    assert (params["Policy"], params["ExternalId"], params["DurationSeconds"], params["RoleSessionName"],
-            params["SignatureNonce"]) == (policy, "ext-42", "900", "presign-fn", "fixed nonce*")
+    assert (
+        params["Policy"],
+        params["ExternalId"],
+        params["DurationSeconds"],
+        params["RoleSessionName"],
+        params["SignatureNonce"],
+    ) == (policy, "ext-42", "900", "presign-fn", "fixed nonce*")
 
 
 def test_assume_role_uses_a_fresh_nonce_each_call(serve, minted, clock) -> None:
@@ -98,8 +114,10 @@ def test_unknown_access_key(serve, minted, clock) -> None:
     [
         (Reply(200, "<html>"), "STS AssumeRole answered malformed JSON (6 bytes)"),
         (Reply(200, {"RequestId": "r"}), "STS AssumeRole answered without Credentials"),
-        (Reply(200, {"Credentials": {"AccessKeyId": "STS.x"}}),
-         "the answer lacks AccessKeySecret, SecurityToken, Expiration"),
+        (
+            Reply(200, {"Credentials": {"AccessKeyId": "STS.x"}}),
+            "the answer lacks AccessKeySecret, SecurityToken, Expiration",
+        ),
         (Reply(502, "bad gateway"), "STS AssumeRole failed: HTTP 502"),
     ],
     ids=["malformed_json", "no_credentials", "missing_fields", "http_502_not_json"],
@@ -121,7 +139,9 @@ def test_expired_credentials_from_sts(serve, minted, clock) -> None:
 
 def test_sts_timeout(serve, clock) -> None:
     server = serve(lambda request: Reply(200, "{}", delay=2.0))
-    source = AssumeRoleSource(ExplicitSource(BASE_KEYS), ROLE_ARN, endpoint=server.url, clock=clock, timeout=0.2)
+    source = AssumeRoleSource(
+        ExplicitSource(BASE_KEYS), ROLE_ARN, endpoint=server.url, clock=clock, timeout=0.2
+    )
     with pytest.raises(CredentialsError, match=r"did not answer within 0\.2 s"):
         source.get_credentials()
 
@@ -131,20 +151,31 @@ def test_base_failure_is_named(clock) -> None:
     source = AssumeRoleSource(base, ROLE_ARN, endpoint="http://127.0.0.1:9", clock=clock)
     with pytest.raises(CredentialsError) as caught:
         source.get_credentials()
-    assert str(caught.value) == ("ram_role_arn: no credentials to call AssumeRole with "
-                                 "(environment: OSS_ACCESS_KEY_SECRET is not set)")
+    assert str(caught.value) == (
+        "ram_role_arn: no credentials to call AssumeRole with "
+        "(environment: OSS_ACCESS_KEY_SECRET is not set)"
+    )
 
 
 def test_assume_role_from_environ(serve, minted, clock) -> None:
     fake = FakeSts(minted, keys={"LTAIbase": BASE_SECRET})
     server = serve(fake)
-    environ = {"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_STS_ENDPOINT": server.url,
-               "ALIBABA_CLOUD_ROLE_SESSION_NAME": "fn-session", "ALIBABA_CLOUD_ROLE_SESSION_EXPIRATION": "1800",
-               "ALIBABA_CLOUD_ROLE_POLICY": '{"Version":"1"}', "ALIBABA_CLOUD_ROLE_EXTERNAL_ID": "abc"}
+    environ = {
+        "ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN,
+        "ALIBABA_CLOUD_STS_ENDPOINT": server.url,
+        "ALIBABA_CLOUD_ROLE_SESSION_NAME": "fn-session",
+        "ALIBABA_CLOUD_ROLE_SESSION_EXPIRATION": "1800",
+        "ALIBABA_CLOUD_ROLE_POLICY": '{"Version":"1"}',
+        "ALIBABA_CLOUD_ROLE_EXTERNAL_ID": "abc",
+    }
     AssumeRoleSource.from_environ(environ, ExplicitSource(BASE_KEYS), clock=clock).get_credentials()
     params = server.requests[0].query
-    assert (params["RoleSessionName"], params["DurationSeconds"], params["Policy"], params["ExternalId"]) == \
-        ("fn-session", "1800", '{"Version":"1"}', "abc")
+    assert (params["RoleSessionName"], params["DurationSeconds"], params["Policy"], params["ExternalId"]) == (
+        "fn-session",
+        "1800",
+        '{"Version":"1"}',
+        "abc",
+    )
 
 
 @pytest.mark.parametrize("value", ["60", "43201", "1h", "-900"])
@@ -156,106 +187,23 @@ def test_bad_session_duration_is_a_config_error(value: str) -> None:
     assert "900..43200" in str(caught.value)
 
 
-# AssumeRoleWithOIDC ---------------------------------------------------------------------------------
-
-def oidc_source(url: str, token_file: Path, clock, **options) -> OidcRoleSource:
-    return OidcRoleSource(ROLE_ARN, OIDC_PROVIDER_ARN, str(token_file), endpoint=url, clock=clock, timeout=2.0,
-                          **options)
-
-
-def test_oidc_exchange_is_unsigned_and_carries_the_token(serve, minted, clock, tmp_path: Path) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text("eyJ.first.sig\n")
-    fake = FakeSts(minted, oidc_token="eyJ.first.sig")
-    server = serve(fake)
-    credentials = oidc_source(server.url, token_file, clock, role_session_name="pod-1").get_credentials()
-    assert credentials.access_key_id == "STS.minted0001"
-    (request,) = server.requests
-    assert request.method == "POST" and request.headers["content-type"] == "application/x-www-form-urlencoded"
-    form = request.form
-    assert (form["Action"], form["RoleArn"], form["OIDCProviderArn"], form["OIDCToken"], form["RoleSessionName"]) \
-        == ("AssumeRoleWithOIDC", ROLE_ARN, OIDC_PROVIDER_ARN, "eyJ.first.sig", "pod-1")
-    assert "Signature" not in form and "AccessKeyId" not in form
-
-
-def test_oidc_token_file_is_reread_at_each_refresh(serve, minted, clock, tmp_path: Path) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text("eyJ.first.sig")
-    fake = FakeSts(minted, oidc_token="eyJ.first.sig")
-    source = oidc_source(serve(fake).url, token_file, clock)
-    source.get_credentials()
-    token_file.write_text("eyJ.rotated.sig")  # the platform rotates the token
-    fake.oidc_token = "eyJ.rotated.sig"
-    clock.advance(minutes=50)
-    assert source.get_credentials().access_key_id == "STS.minted0002"
-    assert [call["OIDCToken"] for call in fake.calls] == ["eyJ.first.sig", "eyJ.rotated.sig"]
-
-
-def test_oidc_rejected_token_is_not_echoed(serve, minted, clock, tmp_path: Path) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text("eyJ.stale.sig")
-    with pytest.raises(CredentialsError) as caught:
-        oidc_source(serve(FakeSts(minted, oidc_token="other")).url, token_file, clock).get_credentials()
-    assert "AuthenticationFail.OIDCToken.Invalid" in str(caught.value)
-    assert_no_secret(str(caught.value), ["eyJ.stale.sig"])
-
-
-@pytest.mark.parametrize(("content", "reason"), [(None, "No such file or directory"), ("  \n", "is empty")],
-                         ids=["missing", "empty"])
-def test_oidc_token_file_problems(clock, tmp_path: Path, content: str | None, reason: str) -> None:
-    token_file = tmp_path / "token"
-    if content is not None:
-        token_file.write_text(content)
-    with pytest.raises(CredentialsError, match=reason) as caught:
-        oidc_source("http://127.0.0.1:9", token_file, clock).get_credentials()
-    assert str(token_file) in str(caught.value)
-
-
-def test_oidc_from_environ(serve, minted, clock, tmp_path: Path) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text("eyJ.env.sig")
-    server = serve(FakeSts(minted, oidc_token="eyJ.env.sig"))
-    environ = {"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
-               "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(token_file), "ALIBABA_CLOUD_STS_ENDPOINT": server.url,
-               "ALIBABA_CLOUD_ROLE_SESSION_NAME": "rrsa"}
-    source = OidcRoleSource.from_environ(environ, clock=clock)
-    assert source.get_credentials().access_key_id == "STS.minted0001"
-    assert server.requests[0].form["RoleSessionName"] == "rrsa"
-
-
-def test_oidc_not_configured_without_its_variables() -> None:
-    source = OidcRoleSource.from_environ({"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN})
-    assert isinstance(source, NoSource) and not source.misconfigured
-
-
-@pytest.mark.parametrize(
-    ("environ", "missing"),
-    [
-        ({"ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/t"}, "ALIBABA_CLOUD_ROLE_ARN and ALIBABA_CLOUD_OIDC_PROVIDER_ARN"),
-        ({"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN},
-         "ALIBABA_CLOUD_OIDC_TOKEN_FILE"),
-    ],
-    ids=["only_token_file", "no_token_file"],
-)
-def test_oidc_half_configured_names_what_is_missing(environ: dict[str, str], missing: str) -> None:
-    source = OidcRoleSource.from_environ(environ)
-    with pytest.raises(CredentialsError) as caught:
-        source.get_credentials()
-    assert str(caught.value) == f"oidc_role_arn: {missing} not set, though other OIDC variables are"
-
-
 # endpoint rules -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("environ", "endpoint"),
     [
         ({}, "https://sts.aliyuncs.com"),
         ({"ALIBABA_CLOUD_STS_REGION": "cn-hangzhou"}, "https://sts.cn-hangzhou.aliyuncs.com"),
-        ({"ALIBABA_CLOUD_STS_REGION": "cn-hangzhou", "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED": "true"},
-         "https://sts-vpc.cn-hangzhou.aliyuncs.com"),
+        (
+            {"ALIBABA_CLOUD_STS_REGION": "cn-hangzhou", "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED": "true"},
+            "https://sts-vpc.cn-hangzhou.aliyuncs.com",
+        ),
         ({"ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED": "true"}, "https://sts.aliyuncs.com"),
-        ({"ALIBABA_CLOUD_STS_ENDPOINT": "http://127.0.0.1:8080", "ALIBABA_CLOUD_STS_REGION": "cn-beijing"},
-         "http://127.0.0.1:8080"),
+        (
+            {"ALIBABA_CLOUD_STS_ENDPOINT": "http://127.0.0.1:8080", "ALIBABA_CLOUD_STS_REGION": "cn-beijing"},
+            "http://127.0.0.1:8080",
+        ),
         ({"ALIBABA_CLOUD_STS_ENDPOINT": "sts.example.internal/"}, "https://sts.example.internal"),
     ],
     ids=["global", "region", "vpc", "vpc_without_region", "override", "override_without_scheme"],

@@ -13,13 +13,17 @@ from shared.errors import ConfigError, CredentialsError
 
 def test_fetches_the_document(serve, minted, clock) -> None:
     server = serve(lambda request: Reply(200, minted.document(timedelta(minutes=30))))
-    source = CredentialsUriSource.from_environ({"ALIBABA_CLOUD_CREDENTIALS_URI": f"{server.url}/creds?role=a"},
-                                               clock=clock)
+    source = CredentialsUriSource.from_environ(
+        {"ALIBABA_CLOUD_CREDENTIALS_URI": f"{server.url}/creds?role=a"}, clock=clock
+    )
     credentials = source.get_credentials()
     assert credentials.access_key_id == "STS.minted0001"
     assert credentials.expiration == clock() + timedelta(minutes=30)
-    assert (server.requests[0].method, server.requests[0].path, server.requests[0].query) == \
-        ("GET", "/creds", {"role": "a"})
+    assert (server.requests[0].method, server.requests[0].path, server.requests[0].query) == (
+        "GET",
+        "/creds",
+        {"role": "a"},
+    )
 
 
 @pytest.mark.parametrize(

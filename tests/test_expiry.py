@@ -83,8 +83,11 @@ def test_requested_out_of_range_is_invalid(requested: object) -> None:
     assert str(caught.value) == f"expires must be 1..604800 seconds, got {requested!r}"
 
 
-@pytest.mark.parametrize("expires_in", [timedelta(seconds=60), timedelta(seconds=30), timedelta(seconds=-5)],
-                         ids=["at_margin", "inside_margin", "expired"])
+@pytest.mark.parametrize(
+    "expires_in",
+    [timedelta(seconds=60), timedelta(seconds=30), timedelta(seconds=-5)],
+    ids=["at_margin", "inside_margin", "expired"],
+)
 def test_nearly_expired_credentials_are_unavailable(expires_in: timedelta) -> None:
     with pytest.raises(CredentialsUnavailable) as caught:
         effective_lifetime(900, now=NOW, credentials=sts(expires_in))
@@ -155,6 +158,7 @@ def test_lifetime_is_immutable_and_printable() -> None:
 def test_importing_expiry_and_credentials_does_not_import_requests() -> None:
     code = "import sys, shared.expiry, shared.credentials; print('requests' in sys.modules)"
     root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=root)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
     assert result.stdout.strip() == "False"

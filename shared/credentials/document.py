@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 from shared.credentials.value import Credentials
@@ -18,7 +19,7 @@ _FIELDS = ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration")
 _MAX_UPSTREAM_MESSAGE = 200
 
 
-def decode_json(source: str, body: bytes, what: str) -> dict:
+def decode_json(source: str, body: bytes, what: str) -> dict[str, Any]:
     """Parse a JSON object answered by ``what``, or raise CredentialsError saying it was malformed."""
     try:
         document = json.loads(body)
@@ -42,7 +43,7 @@ def parse_expiration(source: str, text: object) -> datetime:
     return when.astimezone(timezone.utc)
 
 
-def credentials_from_document(source: str, document: dict, *, now: datetime) -> Credentials:
+def credentials_from_document(source: str, document: dict[str, Any], *, now: datetime) -> Credentials:
     """Build unexpired STS credentials from the four fields, or raise CredentialsError naming the gap."""
     missing = [name for name in _FIELDS if not isinstance(document.get(name), str) or not document[name]]
     if missing:
@@ -56,7 +57,7 @@ def credentials_from_document(source: str, document: dict, *, now: datetime) -> 
     return ensure_unexpired(source, credentials, now=now)
 
 
-def require_success_code(source: str, document: dict) -> None:
+def require_success_code(source: str, document: dict[str, Any]) -> None:
     """Raise CredentialsError unless ``Code`` is ``Success``, as the metadata service promises."""
     code = document.get("Code")
     if code != "Success":

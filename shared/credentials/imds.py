@@ -101,7 +101,7 @@ class MetadataSource:
             raise CredentialsError(self.name, "no RAM role is attached to this instance (HTTP 404)")
         if response.status_code != 200:
             raise CredentialsError(self.name, f"role name lookup: HTTP {response.status_code}")
-        names = response.text.split()
+        names: list[str] = response.text.split()
         if not names:
             raise CredentialsError(self.name, "no RAM role is attached to this instance (empty answer)")
         return names[0]

@@ -23,7 +23,13 @@ from shared.config import flag
 from shared.credentials.imds import MetadataSource, imds_endpoint
 from shared.credentials.provider import Clock, CredentialsProvider, NoSource, SourceNotConfigured
 from shared.credentials.sources import ExplicitSource
-from shared.credentials.sts import DEFAULT_DURATION, DURATION_RANGE, AssumeRoleSource, OidcRoleSource, sts_endpoint
+from shared.credentials.sts import (
+    DEFAULT_DURATION,
+    DURATION_RANGE,
+    AssumeRoleSource,
+    OidcRoleSource,
+    sts_endpoint,
+)
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError
 
@@ -73,7 +79,8 @@ class CredentialsFileSource:
         """Parse the file and build the profile's source."""
         section = self._section()
         if section.get("enable", "").strip().lower() == "false":
-            raise SourceNotConfigured(self.name, f"profile [{self.profile}] of {self.path} has enable = false")
+            reason = f"profile [{self.profile}] of {self.path} has enable = false"
+            raise SourceNotConfigured(self.name, reason)
         self._type = section.get("type", "").strip()
         builders = {
             "access_key": self._access_key,
@@ -100,7 +107,8 @@ class CredentialsFileSource:
             # Never quote the parser's message: it repeats the offending line, which may hold a secret.
             line = getattr(exc, "lineno", None) or getattr(exc, "errors", [(None,)])[0][0]
             where = f" at line {line}" if line else ""
-            raise CredentialsError(self.name, f"cannot read {self.path}{where} ({type(exc).__name__})") from None
+            reason = f"cannot read {self.path}{where} ({type(exc).__name__})"
+            raise CredentialsError(self.name, reason) from None
         if not parser.has_section(self.profile):
             raise CredentialsError(self.name, f"{self.path} has no profile [{self.profile}]")
         return parser[self.profile]
@@ -111,7 +119,8 @@ class CredentialsFileSource:
 
     def _ecs_ram_role(self, section: Mapping[str, str]) -> CredentialsProvider:
         """The instance's role from the metadata service, optionally naming the role."""
-        return MetadataSource(role_name=_optional(section, "role_name"), endpoint=imds_endpoint(self._environ),
+        return MetadataSource(role_name=_optional(section, "role_name"),
+                              endpoint=imds_endpoint(self._environ),
                               imdsv1_disabled=flag(self._environ, "ALIBABA_CLOUD_IMDSV1_DISABLED"),
                               session=self._session, clock=self._clock)
 
@@ -137,7 +146,8 @@ class CredentialsFileSource:
 
     def _key_pair(self, section: Mapping[str, str]) -> Credentials:
         """Read access_key_id and access_key_secret."""
-        return Credentials(self._required(section, "access_key_id"), self._required(section, "access_key_secret"))
+        key_id = self._required(section, "access_key_id")
+        return Credentials(key_id, self._required(section, "access_key_secret"))
 
     def _duration(self, section: Mapping[str, str]) -> int:
         """Read duration_seconds (900..43200, default 3600)."""

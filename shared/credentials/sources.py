@@ -113,7 +113,7 @@ class EnvironmentSource:
 def _field(holder: object, names: tuple[str, ...]) -> object | None:
     """Return the first non-empty value among ``names``, read as attributes or as mapping keys."""
     for name in names:
-        value = holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
+        value: object = holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
         if value:
             return value
     return None

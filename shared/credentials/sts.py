@@ -135,7 +135,10 @@ class AssumeRoleSource(_RoleSession):
     def from_environ(cls, environ: Mapping[str, str], base: CredentialsProvider, *, session: Any = None,
                      clock: Clock | None = None) -> AssumeRoleSource:
         """Build from ALIBABA_CLOUD_ROLE_ARN and its optional companions."""
-        return cls(base, _text(environ, "ALIBABA_CLOUD_ROLE_ARN"), **_role_options(environ),
+        role_arn = _text(environ, "ALIBABA_CLOUD_ROLE_ARN")
+        if role_arn is None:
+            raise ConfigError("ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_ROLE_ARN is not set")
+        return cls(base, role_arn, **_role_options(environ),
                    external_id=_text(environ, "ALIBABA_CLOUD_ROLE_EXTERNAL_ID"),
                    endpoint=sts_endpoint(environ), session=session, clock=clock)
 
@@ -182,7 +185,7 @@ class OidcRoleSource(_RoleSession):
             return NoSource(cls.name, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN and _OIDC_TOKEN_FILE are not set")
         values = (role_arn, provider_arn, token_file)
         missing = [name for name, value in zip(OIDC_VARIABLES, values) if not value]
-        if missing:
+        if not (role_arn and provider_arn and token_file):
             return NoSource(cls.name, f"{' and '.join(missing)} not set, though other OIDC variables are",
                             misconfigured=True)
         return cls(role_arn, provider_arn, token_file, **_role_options(environ),

@@ -198,3 +198,12 @@ def test_a_session_can_be_passed_in(serve, minted, clock) -> None:
     with requests.Session() as session:
         source = MetadataSource(endpoint=server.url, session=session, clock=clock)
         assert source.get_credentials().access_key_id == "STS.minted0001"
+
+
+def test_environment_proxies_are_bypassed(serve, minted, clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = serve(FakeMetadataService(minted))
+    for name in ("HTTP_PROXY", "http_proxy"):  # a proxy that refuses everything
+        monkeypatch.setenv(name, "http://127.0.0.1:1")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert source_for(server.url, clock).get_credentials().access_key_id == "STS.minted0001"

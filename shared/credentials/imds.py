@@ -84,7 +84,7 @@ class MetadataSource:
         """Return the IMDSv2 token header, or no header when falling back to IMDSv1 is allowed."""
         response = send(self._session, self.name, "PUT", self.endpoint + TOKEN_PATH,
                         headers={TOKEN_TTL_HEADER: str(self.token_ttl)}, timeout=self.timeout,
-                        unreachable_means_absent=True)
+                        unreachable_means_absent=True, direct=True)
         token = response.text.strip() if response.status_code == 200 else ""
         if token:
             return {TOKEN_HEADER: token}
@@ -109,7 +109,7 @@ class MetadataSource:
     def _get(self, path: str, headers: dict[str, str]) -> Any:
         """GET one metadata path with the token headers."""
         return send(self._session, self.name, "GET", self.endpoint + path, headers=headers,
-                    timeout=self.timeout)
+                    timeout=self.timeout, direct=True)
 
     def __repr__(self) -> str:
         return f"MetadataSource(endpoint={self.endpoint!r}, role_name={self.role_name!r})"

@@ -30,19 +30,21 @@ def send(
     headers: Mapping[str, str] | None = None,
     data: Mapping[str, str] | None = None,
     unreachable_means_absent: bool = False,
+    direct: bool = False,
 ) -> Any:
     """Send one request and return the response; a failure raises CredentialsError naming the source.
 
     With ``unreachable_means_absent``, a refused or timed-out connection raises SourceNotConfigured
-    instead: for the metadata service, no answer at all means "not on ECS".
+    instead: for the metadata service, no answer at all means "not on ECS". With ``direct``, any
+    HTTP(S)_PROXY of the environment is bypassed: the link-local metadata service is never proxied.
     """
     import requests
 
     client = session if session is not None else requests
+    proxies = {"http": None, "https": None} if direct else None  # None values switch env proxies off
     try:
-        return client.request(
-            method, url, headers=dict(headers or {}), data=data, timeout=timeout, allow_redirects=False
-        )
+        return client.request(method, url, headers=dict(headers or {}), data=data, timeout=timeout,
+                              allow_redirects=False, proxies=proxies)
     # "from None" throughout: requests' own messages quote the full URL, query (and token) included.
     except requests.ConnectionError as exc:
         error = SourceNotConfigured if unreachable_means_absent else CredentialsError

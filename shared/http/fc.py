@@ -1,0 +1,138 @@
+"""Function Compute events to HttpRequest and back: FC 3.0 HTTP triggers and API Gateway triggers.
+
+Both arrive as JSON (bytes, str, or already a dict) and both want the same answer:
+``{"statusCode", "headers", "body", "isBase64Encoded"}``, headers single-valued and none starting
+with ``x-fc-`` (the platform reserves them). The shapes differ:
+
+- FC 3.0: ``rawPath`` (URL-encoded), ``requestContext.http.method`` and ``.sourceIp``,
+  ``requestContext.requestId``, ``queryParameters`` with repeated values joined by commas.
+- API Gateway: ``path``, ``httpMethod``, ``queryParameters``, the request id in ``X-Ca-Request-Id``
+  and the client address in the first entry of ``X-Forwarded-For`` (set by the gateway).
+
+``isBase64Encoded`` may be a bool or the string ``"true"``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from urllib.parse import unquote
+
+from shared.errors import InvalidArgument, PayloadTooLarge
+from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse
+
+
+def request_from_event(event: bytes | str | Mapping[str, object]) -> HttpRequest:
+    """Adapt an FC 3.0 HTTP trigger or API Gateway event; raise InvalidArgument for anything else."""
+    shape = _as_mapping(event)
+    if isinstance(shape.get("requestContext"), Mapping) and "rawPath" in shape:
+        return _from_fc3(shape)
+    if "httpMethod" in shape and "path" in shape:
+        return _from_api_gateway(shape)
+    raise InvalidArgument("event", "event is neither an FC 3.0 HTTP trigger nor an API Gateway request")
+
+
+def response_to_event(response: HttpResponse) -> dict[str, object]:
+    """Return the dict both FC 3.0 and API Gateway expect, body as text or base64."""
+    headers = {name: value for name, value in response.headers.items() if not name.lower().startswith("x-fc-")}
+    try:
+        return {"statusCode": response.status, "headers": headers, "body": response.body.decode("utf-8"),
+                "isBase64Encoded": False}
+    except UnicodeDecodeError:
+        return {"statusCode": response.status, "headers": headers,
+                "body": base64.b64encode(response.body).decode("ascii"), "isBase64Encoded": True}
+
+
+def _as_mapping(event: bytes | str | Mapping[str, object]) -> Mapping[str, object]:
+    if isinstance(event, Mapping):
+        return event
+    if isinstance(event, (bytes, bytearray)):
+        try:
+            event = bytes(event).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgument("event", "event is not UTF-8 JSON") from None
+    if not isinstance(event, str):
+        raise InvalidArgument("event", f"event must be JSON, got {type(event).__name__}")
+    try:
+        shape = json.loads(event)
+    except ValueError:
+        raise InvalidArgument("event", "event is not valid JSON") from None
+    if not isinstance(shape, Mapping):
+        raise InvalidArgument("event", "event must be a JSON object")
+    return shape
+
+
+def _from_fc3(event: Mapping[str, object]) -> HttpRequest:
+    context = event["requestContext"]
+    http = context.get("http") if isinstance(context, Mapping) else None  # type: ignore[union-attr]
+    http = http if isinstance(http, Mapping) else {}
+    headers = _headers(event.get("headers"))
+    return HttpRequest(
+        _text(http.get("method") or "GET", "requestContext.http.method"),
+        unquote(_text(event.get("rawPath") or http.get("path") or "/", "rawPath")),
+        query=_query(event.get("queryParameters")), headers=headers, body=_body(event),
+        client_ip=_text(http.get("sourceIp") or "", "requestContext.http.sourceIp"),
+        request_id=_text(context.get("requestId") or "", "requestContext.requestId"),  # type: ignore[union-attr]
+    )
+
+
+def _from_api_gateway(event: Mapping[str, object]) -> HttpRequest:
+    headers = _headers(event.get("headers"))
+    forwarded = headers.get("x-forwarded-for", "")
+    return HttpRequest(
+        _text(event["httpMethod"], "httpMethod"), _text(event["path"], "path"),
+        query=_query(event.get("queryParameters")), headers=headers, body=_body(event),
+        client_ip=forwarded.split(",")[0].strip(), request_id=headers.get("x-ca-request-id", ""),
+    )
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgument("event", f"event field {field} must be a string")
+    return value
+
+
+def _headers(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgument("event", "event field headers must be an object")
+    headers = {}
+    for name, header in value.items():
+        if isinstance(header, list):  # some gateways send multi-valued headers as lists
+            header = ",".join(str(item) for item in header)
+        headers[str(name).lower()] = _text(header, f"headers.{name}")
+    return headers
+
+
+def _query(value: object) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgument("event", "event field queryParameters must be an object")
+    query = {}
+    for name, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        query[str(name)] = [_text(one, f"queryParameters.{name}") for one in items]
+    return query
+
+
+def _body(event: Mapping[str, object]) -> bytes:
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        raise InvalidArgument("event", "event field body must be a string")
+    encoded = event.get("isBase64Encoded")
+    if encoded is True or (isinstance(encoded, str) and encoded.lower() == "true"):
+        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+            raise PayloadTooLarge(f"request body is over {MAX_BODY_BYTES} bytes")
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidArgument("body", "body is marked base64 but is not valid base64") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body is over {MAX_BODY_BYTES} bytes")
+    return raw

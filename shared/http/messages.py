@@ -1,0 +1,65 @@
+"""One small request and response type that every platform adapter converts to and from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from shared.errors import PresignError
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: a full batch of 1000 items fits with room to spare
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class HttpRequest:
+    """An HTTP request as the functions see it: lower-cased header names, raw body bytes.
+
+    ``query`` maps each name to every value it was given, in order, so that a handler can refuse
+    repeated parameters (Function Compute joins them with commas before we ever see them).
+    """
+
+    __slots__ = ("method", "path", "query", "headers", "body", "client_ip", "request_id")
+
+    def __init__(self, method: str, path: str, *, query: Mapping[str, list[str]] | None = None,
+                 headers: Mapping[str, str] | None = None, body: bytes = b"", client_ip: str = "",
+                 request_id: str = "") -> None:
+        self.method = method.upper()
+        self.path = path
+        self.query = dict(query or {})
+        self.headers = {name.lower(): value for name, value in (headers or {}).items()}
+        self.body = body
+        self.client_ip = client_ip
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"HttpRequest({self.method} {self.path}, request_id={self.request_id!r})"
+
+
+class HttpResponse:
+    """Status, single-valued headers and a body: what every platform can carry."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Mapping[str, str] | None = None, body: bytes = b"") -> None:
+        self.status = status
+        self.headers = dict(headers or {})
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"HttpResponse({self.status})"
+
+
+def json_response(status: int, payload: object, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    """Serialise payload as compact UTF-8 JSON with the right content type."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return HttpResponse(status, {"Content-Type": JSON_TYPE, "Cache-Control": "no-store", **(headers or {})}, body)
+
+
+def error_body(error: PresignError, request_id: str) -> dict[str, object]:
+    """The one JSON error shape: ``{"error": {"code", "message", "request_id"}}``."""
+    return {"error": {"code": error.code, "message": error.message, "request_id": request_id}}
+
+
+def error_response(error: PresignError, request_id: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    """Turn any PresignError into its HTTP response; the only place this mapping happens."""
+    return json_response(error.status, error_body(error, request_id), headers)

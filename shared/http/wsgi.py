@@ -1,0 +1,75 @@
+"""WSGI to HttpRequest and back: Function Compute 2.0 HTTP functions, any WSGI server, and
+functions-framework (whose Flask request carries the WSGI environ)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
+from urllib.parse import unquote_to_bytes
+
+from shared.errors import InvalidArgument, PayloadTooLarge
+from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse
+
+
+def request_from_environ(environ: Mapping[str, object]) -> HttpRequest:
+    """Adapt a WSGI environ; reads at most MAX_BODY_BYTES of body (413 beyond)."""
+    headers = {key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items()
+               if key.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = str(environ[key])
+    return HttpRequest(
+        str(environ.get("REQUEST_METHOD", "GET")), _path(environ),
+        query=parse_query(str(environ.get("QUERY_STRING", ""))), headers=headers, body=_read_body(environ),
+        client_ip=str(environ.get("REMOTE_ADDR", "")),
+        request_id=headers.get("x-fc-request-id") or headers.get("x-request-id", ""),
+    )
+
+
+def respond(response: HttpResponse, start_response: Callable[..., object]) -> Iterable[bytes]:
+    """Send an HttpResponse through WSGI's start_response."""
+    reason = HTTPStatus(response.status).phrase
+    headers = [(name, value) for name, value in response.headers.items()]
+    headers.append(("Content-Length", str(len(response.body))))
+    start_response(f"{response.status} {reason}", headers)
+    return [response.body]
+
+
+def parse_query(query_string: str) -> dict[str, list[str]]:
+    """Split a query string, keeping every value of a repeated name; ``+`` means space (forms)."""
+    query: dict[str, list[str]] = {}
+    for pair in query_string.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        query.setdefault(_decode(name), []).append(_decode(value))
+    return query
+
+
+def _decode(text: str) -> str:
+    try:
+        return unquote_to_bytes(text.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgument("query", "query string is not valid UTF-8 once percent-decoded") from None
+
+
+def _path(environ: Mapping[str, object]) -> str:
+    # PEP 3333 hands PATH_INFO over as latin-1-decoded bytes.
+    raw = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")) or "/"
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise InvalidArgument("path", "request path is not valid UTF-8") from None
+
+
+def _read_body(environ: Mapping[str, object]) -> bytes:
+    stream = environ.get("wsgi.input")
+    length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if stream is None or not length_text:
+        return b""
+    if not length_text.isdigit():
+        raise InvalidArgument("content-length", "Content-Length must be a whole number")
+    length = int(length_text)
+    if length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body is over {MAX_BODY_BYTES} bytes")
+    return stream.read(length)  # type: ignore[attr-defined]

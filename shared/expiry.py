@@ -62,9 +62,13 @@ class Lifetime:
 def effective_lifetime(requested: int, *, now: datetime, credentials: Credentials,
                        policy_max: int | None = None, min_expires: int | None = None,
                        margin: int = SAFETY_MARGIN) -> Lifetime:
-    """Return min(requested, policy_max, credentials' expiration - margin - now, 7 days) and its cause."""
-    if isinstance(requested, bool) or not isinstance(requested, int) or not 1 <= requested <= MAX_V4_LIFETIME:
-        raise InvalidArgument("expires", f"expires must be 1..{MAX_V4_LIFETIME} seconds, got {requested!r}")
+    """Return min(requested, policy_max, credentials' expiration - margin - now, 7 days) and its cause.
+
+    A request for more than 7 days is cut to 7 days (``capped_by="max_v4_lifetime"``), not refused:
+    callers that must refuse it (the CLI, as the signer does) check before calling.
+    """
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+        raise InvalidArgument("expires", f"expires must be a whole number of seconds from 1, got {requested!r}")
     if now.tzinfo is None:
         raise ValueError("now must be a timezone-aware datetime")
     for name, value in (("policy_max", policy_max), ("min_expires", min_expires)):

@@ -75,12 +75,18 @@ def test_expires_at_is_utc_even_for_a_local_now() -> None:
     assert lifetime.expires_at == NOW + timedelta(seconds=60)
 
 
-@pytest.mark.parametrize("requested", [0, -1, 604801, 1.5, "900", True, None], ids=repr)
+@pytest.mark.parametrize("requested", [0, -1, 1.5, "900", True, None], ids=repr)
 def test_requested_out_of_range_is_invalid(requested: object) -> None:
     with pytest.raises(InvalidArgument) as caught:
         effective_lifetime(requested, now=NOW, credentials=KEYS)  # type: ignore[arg-type]
     assert caught.value.field == "expires"
-    assert str(caught.value) == f"expires must be 1..604800 seconds, got {requested!r}"
+    assert str(caught.value) == f"expires must be a whole number of seconds from 1, got {requested!r}"
+
+
+@pytest.mark.parametrize("requested", [604801, 30 * 86400])
+def test_more_than_seven_days_is_cut_to_seven(requested: int) -> None:
+    lifetime = effective_lifetime(requested, now=NOW, credentials=KEYS)
+    assert (lifetime.expires, lifetime.capped_by) == (MAX_V4_LIFETIME, "max_v4_lifetime")
 
 
 @pytest.mark.parametrize(

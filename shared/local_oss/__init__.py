@@ -1,0 +1,29 @@
+"""A local, signature-checking OSS bucket for development and end-to-end tests.
+
+    addressing.py  request target -> ObjectRequest (virtual host or path style, strict decoding)
+    verify.py      OSS Signature V4 checks, query and header authentication (pure)
+    store.py       keys -> files under one folder per bucket; atomic PUT; metadata apart
+    service.py     GET (Range), HEAD, PUT, DELETE over the store, after verify (no sockets)
+    server.py      LocalOss: the ThreadingHTTPServer, start()/stop() or a with block
+    errors.py      OssError, the code -> status table and OSS's XML error body
+
+Importing the package costs nothing until a name is used (PEP 562).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+_LAZY = {"LocalOss": "server", "ObjectStore": "store", "OssError": "errors", "ObjectRequest": "addressing"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    """Import the module that defines ``name`` on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

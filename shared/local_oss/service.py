@@ -1,0 +1,186 @@
+"""What the local bucket does with a request: address it, verify its signature, then GET (whole or
+one byte range), HEAD, PUT or DELETE the object. Pure of sockets: the server feeds it and sends
+what it returns; every refusal is raised as an OssError and rendered in the server, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from typing import BinaryIO, Protocol
+
+from shared.canonical import UNSIGNED_PAYLOAD
+from shared.credentials.value import Credentials
+from shared.local_oss.addressing import ObjectRequest, bucket_and_key, bucket_from_host, decode_query, split_target
+from shared.local_oss.errors import OssError
+from shared.local_oss.store import ObjectStore, StoredObject
+from shared.local_oss.verify import Authorization, verify
+
+# Query parameters that override a GET's response headers, and the header each sets.
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type", "response-content-language": "Content-Language",
+    "response-expires": "Expires", "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding",
+}
+
+
+class Body(Protocol):
+    """A request body: reads at most ``size`` bytes, b"" at its end."""
+
+    def read(self, size: int) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An HTTP request as the server received it: raw target, lower-cased headers, body, client address."""
+
+    method: str
+    target: bytes
+    headers: Mapping[str, str]
+    client_ip: str | None
+    body: Body
+    content_length: int | None
+
+
+@dataclass
+class Reply:
+    """What to send back: status and headers, then either ``body`` or ``length`` bytes of ``file``."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    file: BinaryIO | None = None
+    length: int = 0
+
+
+class BucketService:
+    """The local bucket's behaviour, given a store, the known credentials, a region and a clock."""
+
+    def __init__(self, store: ObjectStore, *, credentials: Iterable[Credentials], region: str,
+                 clock: Callable[[], datetime], service_hosts: Iterable[str]) -> None:
+        self.store = store
+        self.keyring: dict[str, Credentials] = {}
+        for item in credentials:
+            if item.access_key_id in self.keyring:
+                raise ValueError(f"access key id {item.access_key_id} is given twice")
+            self.keyring[item.access_key_id] = item
+        self.region = region
+        self.clock = clock
+        self.service_hosts = tuple(service_hosts)
+
+    def __repr__(self) -> str:
+        return f"BucketService(region={self.region!r}, access_key_ids={sorted(self.keyring)})"
+
+    def handle(self, incoming: Incoming) -> Reply:
+        """Answer one request, or raise the OssError OSS would answer with."""
+        request = self.address(incoming)
+        if request.bucket is None:
+            raise OssError("NotImplemented", "The local bucket serves objects; it does not list buckets.")
+        if not self.store.has_bucket(request.bucket):
+            raise OssError("NoSuchBucket", "The specified bucket does not exist.", BucketName=request.bucket)
+        auth = verify(request, keyring=self.keyring, region=self.region, now=self.clock())
+        if request.key is None:
+            raise OssError("NotImplemented", "The local bucket serves objects; bucket operations are not supported.")
+        if request.method in ("GET", "HEAD"):
+            return self._get(request, head=request.method == "HEAD")
+        if request.method == "PUT":
+            return self._put(request, incoming, auth)
+        if request.method == "DELETE":
+            self.store.delete(request.bucket, request.key)
+            return Reply(204)
+        raise OssError("NotImplemented", f"The local bucket does not support {request.method} requests.")
+
+    def address(self, incoming: Incoming) -> ObjectRequest:
+        """Turn the raw request into bucket, key, query and headers (virtual host or path style)."""
+        path, query = split_target(incoming.target)
+        bucket, key = bucket_and_key(path, bucket_from_host(incoming.headers.get("host"), self.service_hosts))
+        return ObjectRequest(incoming.method, bucket, key, decode_query(query), incoming.headers, incoming.client_ip)
+
+    def _get(self, request: ObjectRequest, *, head: bool) -> Reply:
+        stored, file = self.store.open(request.bucket, request.key)  # type: ignore[arg-type]
+        try:
+            overrides = response_overrides(request)
+            replaced = {name for name, _ in overrides}
+            headers = [h for h in object_headers(stored) if h[0] not in replaced] + overrides
+            span = byte_range(request.headers.get("range"), stored.size)
+        except OssError:
+            file.close()
+            raise
+        if head:
+            file.close()
+            return Reply(200, headers, length=stored.size)
+        if span is None:
+            return Reply(200, headers, file=file, length=stored.size)
+        first, last = span
+        file.seek(first)
+        headers.append(("Content-Range", f"bytes {first}-{last}/{stored.size}"))
+        return Reply(206, headers, file=file, length=last - first + 1)
+
+    def _put(self, request: ObjectRequest, incoming: Incoming, auth: Authorization) -> Reply:
+        if incoming.content_length is None:
+            raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
+        headers = request.headers
+        sha256 = headers.get("x-oss-content-sha256") if auth.style == "header" else None
+        stored = self.store.put(
+            request.bucket, request.key, incoming.body, incoming.content_length,  # type: ignore[arg-type]
+            modified=self.clock(), content_type=headers.get("content-type"),
+            user_meta={n: v for n, v in headers.items() if n.startswith("x-oss-meta-")},
+            content_md5=headers.get("content-md5"), content_sha256=None if sha256 == UNSIGNED_PAYLOAD else sha256)
+        return Reply(200, [("ETag", stored.etag)])
+
+
+def object_headers(stored: StoredObject) -> list[tuple[str, str]]:
+    """The headers a GET or HEAD of an object carries."""
+    return [("Content-Type", stored.content_type), ("ETag", stored.etag),
+            ("Last-Modified", format_datetime(stored.last_modified, usegmt=True)), ("Accept-Ranges", "bytes"),
+            ("x-oss-object-type", "Normal"), ("x-oss-storage-class", "Standard"),
+            *sorted(stored.user_meta.items())]
+
+
+def response_overrides(request: ObjectRequest) -> list[tuple[str, str]]:
+    """The response headers a signed request asks for with ``response-*`` parameters."""
+    overrides = []
+    for name, value in request.query:
+        header = RESPONSE_OVERRIDES.get(name)
+        if header is None:
+            continue
+        if any(c in value for c in "\r\n\0"):
+            raise OssError("InvalidArgument", f"{name} must not contain CR, LF or NUL", ArgumentName=name)
+        overrides.append((header, value))
+    return overrides
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """Return the first and last byte of a single ``Range: bytes=`` request, None for the whole object.
+
+    A header that is not one well-formed byte range is ignored (the whole object is sent, as RFC 9110
+    and OSS do); a well-formed range outside the object is 416 InvalidRange.
+    """
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first_text, dash, last_text = header[6:].strip().partition("-")
+    if not dash or not (first_text or last_text) or not all(map(_digits, filter(None, (first_text, last_text)))):
+        return None
+    if not first_text:  # suffix range: the last N bytes
+        first, last = max(size - int(last_text), 0), size - 1
+        if int(last_text) == 0 or size == 0:
+            raise _unsatisfiable(size)
+        return first, last
+    first = int(first_text)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    if last_text and int(last_text) < first:
+        return None
+    if first >= size:
+        raise _unsatisfiable(size)
+    return first, last
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _unsatisfiable(size: int) -> OssError:
+    return OssError("InvalidRange", "The requested range cannot be satisfied.",
+                    headers={"Content-Range": f"bytes */{size}"}, ActualObjectSize=str(size))

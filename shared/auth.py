@@ -109,7 +109,8 @@ class Authenticator:
 
     @classmethod
     def from_settings(cls, *, api_keys: str | None, jwt_secrets: str | None, jwt_issuer: str | None,
-                      jwt_audience: str | None, trust_gateway: bool, gateway_header: str | None) -> Authenticator:
+                      jwt_audience: str | None, trust_gateway: bool,
+                      gateway_header: str | None) -> Authenticator:
         """Check the raw ``PRESIGN_*`` values once; anything wrong is a ConfigError naming its variable."""
         jwt_issuer, jwt_audience = _text(jwt_issuer), _text(jwt_audience)
         secrets = _parse_secrets(jwt_secrets)
@@ -212,7 +213,7 @@ class Authenticator:
             return
         audience = claims.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
-        if not isinstance(audiences, list) or self._audience not in [a for a in audiences if isinstance(a, str)]:
+        if not isinstance(audiences, list) or self._audience not in audiences:
             raise _invalid("wrong audience" if "aud" in claims else "aud claim missing")
 
     def _by_gateway(self, name: str) -> Principal:
@@ -332,7 +333,9 @@ def _gateway_header(trust_gateway: bool, name: str | None) -> str | None:
         return None
     variable = "PRESIGN_GATEWAY_PRINCIPAL_HEADER"
     if not name:
-        raise ConfigError(variable, f"PRESIGN_TRUST_GATEWAY=true needs {variable}: the header the gateway sets")
+        raise ConfigError(variable, f"PRESIGN_TRUST_GATEWAY=true needs {variable}, the header the gateway "
+                                    "sets to the principal it authenticated")
     if not _HEADER_NAME.fullmatch(name) or name.lower() in _CREDENTIAL_HEADERS:
-        raise ConfigError(variable, f"{variable} must be a header name other than X-Api-Key and Authorization")
+        raise ConfigError(variable, f"{variable} must be a header name, other than X-Api-Key and "
+                                    "Authorization")
     return name.lower()

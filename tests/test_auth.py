@@ -91,10 +91,10 @@ def test_encode_jwt_matches_the_jwt_io_example() -> None:
                      "aWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
 
 
-RFC7515_KEY = base64.urlsafe_b64decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1"
-                                       "Z9CAow==")
-RFC7515_TOKEN = ("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9le"
-                 "GFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+RFC7515_KEY = base64.urlsafe_b64decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Y"
+                                       "j0iPS4hcgUuTwjAzZr1Z9CAow==")
+RFC7515_TOKEN = ("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0"
+                 "dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
 
 
 def test_rfc7515_a1_signature_verifies_and_only_the_missing_sub_is_refused() -> None:
@@ -262,7 +262,8 @@ def test_a_token_for_a_named_audience_is_refused_when_none_is_configured() -> No
 
 def test_issuer_and_audience_are_not_required_when_not_configured() -> None:
     token = with_claims(iss=DROP, aud=DROP)
-    assert authenticator(jwt_issuer=None, jwt_audience=None).authenticate(bearer(token), now=NOW).name == "carol"
+    auth = authenticator(jwt_issuer=None, jwt_audience=None)
+    assert auth.authenticate(bearer(token), now=NOW).name == "carol"
 
 
 def test_a_secret_removed_from_the_rotation_list_no_longer_verifies() -> None:
@@ -338,7 +339,8 @@ def test_a_bad_credential_never_falls_through(headers: dict[str, str], detail: s
 NOTHING_PRESENTED = {
     "no-headers": ({}, "no credentials presented"),
     "basic-auth": ({"authorization": "Basic YWxpY2U6c2VjcmV0"}, "ignored Authorization (not Bearer)"),
-    "other-headers-only": ({"cookie": "session=1", "x-forwarded-for": "203.0.113.9"}, "no credentials presented"),
+    "other-headers-only": ({"cookie": "session=1", "x-forwarded-for": "203.0.113.9"},
+                           "no credentials presented"),
 }
 
 
@@ -387,7 +389,8 @@ CONFIG_ERRORS: dict[str, tuple[dict[str, object], str, str]] = {
     "gateway-header-without-trust-is-not-a-method": (
         {"api_keys": None, "jwt_secrets": None, "jwt_issuer": None, "jwt_audience": None,
          "gateway_header": "x-user"}, "PRESIGN_API_KEYS", "no authentication configured"),
-    "api-key-entry-without-colon": ({"api_keys": ALICE_KEY}, "PRESIGN_API_KEYS", "entry 1: expected principal:"),
+    "api-key-entry-without-colon": ({"api_keys": ALICE_KEY}, "PRESIGN_API_KEYS",
+                                    "entry 1: expected principal:"),
     "api-key-cleartext-key": ({"api_keys": f"alice:{ALICE_KEY}"}, "PRESIGN_API_KEYS", "entry 1: the hash must"),
     "api-key-short-hash": ({"api_keys": f"alice:{SHA_ALICE[:40]}"}, "PRESIGN_API_KEYS", "got 40 characters"),
     "api-key-non-hex-hash": ({"api_keys": f"alice:{'g' * 64}"}, "PRESIGN_API_KEYS", "64 hex digits"),
@@ -395,11 +398,14 @@ CONFIG_ERRORS: dict[str, tuple[dict[str, object], str, str]] = {
                              "entry 2: the hash must"),
     "api-key-trailing-comma": ({"api_keys": f"alice:{SHA_ALICE},"}, "PRESIGN_API_KEYS", "entry 2: expected"),
     "api-key-empty-name": ({"api_keys": f":{SHA_ALICE}"}, "PRESIGN_API_KEYS", "entry 1: expected principal:"),
-    "api-key-wildcard-name": ({"api_keys": f"*:{SHA_ALICE}"}, "PRESIGN_API_KEYS", "entry 1: the principal name"),
+    "api-key-wildcard-name": ({"api_keys": f"*:{SHA_ALICE}"}, "PRESIGN_API_KEYS",
+                              "entry 1: the principal name"),
     "api-key-repeated-hash": ({"api_keys": f"alice:{SHA_ALICE},mallory:{SHA_ALICE.upper()}"},
                               "PRESIGN_API_KEYS", "entry 2: repeats the hash"),
-    "jwt-secret-short": ({"jwt_secrets": "too-short"}, "PRESIGN_JWT_SECRET", "secret 1 is shorter than 32 bytes"),
-    "jwt-second-secret-short": ({"jwt_secrets": f"{SECRET},short"}, "PRESIGN_JWT_SECRET", "secret 2 is shorter"),
+    "jwt-secret-short": ({"jwt_secrets": "too-short"}, "PRESIGN_JWT_SECRET",
+                         "secret 1 is shorter than 32 bytes"),
+    "jwt-second-secret-short": ({"jwt_secrets": f"{SECRET},short"}, "PRESIGN_JWT_SECRET",
+                                "secret 2 is shorter"),
     "jwt-empty-rotation-slot": ({"jwt_secrets": f"{SECRET},,{OLD_SECRET}"}, "PRESIGN_JWT_SECRET", "secret 2"),
     "issuer-without-secret": ({"jwt_secrets": None, "jwt_audience": None}, "PRESIGN_JWT_ISSUER",
                               "PRESIGN_JWT_ISSUER is set but PRESIGN_JWT_SECRET is not"),

@@ -52,3 +52,39 @@ def flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(name, f"{name} must be true or false, got {raw!r}")
+
+
+class PresignSettings:
+    """Everything the presign and links functions read from the environment, checked once."""
+
+    __slots__ = ("signing", "default_expires", "max_expires", "api_keys", "jwt_secrets", "jwt_issuer",
+                 "jwt_audience", "trust_gateway", "gateway_header", "policy")
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.signing = load_signing_defaults(environ)
+        if not self.signing.region:
+            raise ConfigError("OSS_REGION", "OSS_REGION is required, for example cn-hangzhou")
+        if self.signing.cname and not self.signing.endpoint:
+            raise ConfigError("OSS_ENDPOINT", "OSS_CNAME=true needs OSS_ENDPOINT set to the custom domain")
+        self.default_expires = seconds(environ, "PRESIGN_DEFAULT_EXPIRES", 900)
+        self.max_expires = seconds(environ, "PRESIGN_MAX_EXPIRES", None)
+        self.api_keys = _text(environ, "PRESIGN_API_KEYS")
+        self.jwt_secrets = _text(environ, "PRESIGN_JWT_SECRET")
+        self.jwt_issuer = _text(environ, "PRESIGN_JWT_ISSUER")
+        self.jwt_audience = _text(environ, "PRESIGN_JWT_AUDIENCE")
+        self.trust_gateway = flag(environ, "PRESIGN_TRUST_GATEWAY")
+        self.gateway_header = _text(environ, "PRESIGN_GATEWAY_PRINCIPAL_HEADER")
+        self.policy = _text(environ, "PRESIGN_POLICY")
+
+    def __repr__(self) -> str:
+        return f"PresignSettings({self.signing!r})"  # the rest may hold secrets
+
+
+def seconds(environ: Mapping[str, str], name: str, default: int | None, *, high: int = 604_800) -> int | None:
+    """Read a lifetime in whole seconds, 1..high."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise ConfigError(name, f"{name} must be a whole number of seconds from 1 to {high}, got {raw!r}")
+    return int(raw)

@@ -1,0 +1,23 @@
+"""Presign function for functions-framework: ``functions-framework --source functions/presign/main.py
+--target presign [--port 9000]`` (custom runtimes, containers, any HTTP FaaS)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is at the top, two levels up
+    sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
+
+import functions_framework  # noqa: E402
+
+from shared.runtime import build_presign_app, serve_flask  # noqa: E402
+
+APP = build_presign_app(os.environ)
+
+
+@functions_framework.http
+def presign(request: object) -> tuple[bytes, int, dict[str, str]]:
+    """Flask request in, (body, status, headers) out."""
+    return serve_flask(APP, request)

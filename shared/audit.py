@@ -1,0 +1,41 @@
+"""One structured JSON line per issued URL and per refusal: who asked for what, and what happened.
+
+A URL is logged only as its SHA-256: the line identifies the URL without carrying its signature or
+security token, so the log grants nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import IO
+
+from shared.signer import iso8601
+
+
+def url_digest(url: str) -> str:
+    """The SHA-256 hex of a URL: enough to match a log line to a URL, useless to replay it."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    """Writes JSON lines to a stream (stderr by default), one whole line per write."""
+
+    def __init__(self, clock: Callable[[], datetime], stream: IO[str] | None = None) -> None:
+        self.clock = clock
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, event: str, **fields: object) -> None:
+        """Write one line; ``None`` fields are left out."""
+        record = {"time": iso8601(self.clock()), "event": event}
+        record.update((name, value) for name, value in fields.items() if value is not None)
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        stream = self.stream or sys.stderr
+        with self._lock:
+            stream.write(line)
+            stream.flush()

@@ -1,0 +1,129 @@
+"""The presign function end to end: functions-framework in a subprocess and the WSGI entry served by
+a standard-library server, both driven over HTTP with requests."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+import requests
+
+from presign_env import ACCESS_KEY, API_KEY, assert_signed_by, environment
+from processes import ROOT, free_port, functions_framework_command, running
+
+HEADERS = {"X-Api-Key": API_KEY}
+
+
+@pytest.fixture(scope="module")
+def framework(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("ff") / "server.log"
+    with running(functions_framework_command("functions/presign/main.py", "presign", port), port,
+                 environment(), log=log) as base:
+        yield base
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def wsgi(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[str]:
+    for name, value in environment().items():
+        monkeypatch_module.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("presign_index_under_test", ROOT / "functions/presign/index.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    server: WSGIServer = make_server("127.0.0.1", 0, module.wsgi_handler, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(params=["functions-framework", "wsgi"])
+def base(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("framework" if request.param == "functions-framework" else "wsgi")
+
+
+def test_json(base: str) -> None:
+    response = requests.get(f"{base}/presign", params={"key": "reports/a+b c.pdf", "expires": "60"},
+                            headers=HEADERS, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    result = response.json()
+    assert result["key"] == "reports/a+b c.pdf" and result["expires_in"] == 60
+    assert_signed_by(result["url"], ACCESS_KEY, method="GET")
+
+
+def test_redirect(base: str) -> None:
+    response = requests.get(f"{base}/presign", params={"key": "reports/a.pdf", "redirect": "1"}, headers=HEADERS,
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302 and response.content == b""
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    assert_signed_by(response.headers["Location"], ACCESS_KEY, method="GET")
+
+
+def test_batch(base: str) -> None:
+    response = requests.post(f"{base}/presign/batch", json={"items": [{"key": "reports/a"}, {"key": "nope/b"}]},
+                             headers=HEADERS, timeout=10)
+    assert response.status_code == 200
+    first, second = response.json()["items"]
+    assert "url" in first and second["error"]["code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "code"),
+    [
+        ("GET", "/presign", {"params": {"key": "reports/a"}, "headers": {}}, 401, "Unauthenticated"),
+        ("GET", "/presign", {"params": {"key": "secret/a"}}, 403, "AccessDenied"),
+        ("GET", "/presign", {"params": {"key": "reports/a", "expires": "-5"}}, 400, "InvalidArgument"),
+        ("GET", "/presign", {"params": [("key", "reports/a"), ("key", "reports/b")]}, 400, "InvalidArgument"),
+        ("POST", "/presign", {"data": b"{bad json", "headers": {**HEADERS, "Content-Type": "application/json"}}, 400, "InvalidArgument"),
+        ("POST", "/presign", {"data": b"key=a", "headers": {**HEADERS, "Content-Type": "text/plain"}}, 415, "UnsupportedMediaType"),
+        ("POST", "/presign", {"data": b"x" * (1024 * 1024 + 1), "headers": {**HEADERS, "Content-Type": "application/json"}}, 413, "PayloadTooLarge"),
+        ("PUT", "/presign", {}, 405, "MethodNotAllowed"),
+        ("GET", "/elsewhere", {}, 404, "NotFound"),
+    ],
+)
+def test_errors(base: str, method: str, path: str, kwargs: dict, status: int, code: str) -> None:
+    kwargs.setdefault("headers", HEADERS)
+    response = requests.request(method, base + path, timeout=10, **kwargs)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code and set(error) == {"code", "message", "request_id"}
+    assert "Traceback" not in response.text
+
+
+def test_healthz(base: str) -> None:
+    response = requests.get(f"{base}/healthz", timeout=10)
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_fc_handler_importable_without_flask_or_requests(tmp_path: Path) -> None:
+    """The FC path imports neither flask nor requests until it needs them."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys; sys.path.insert(0, 'functions/presign'); import index; "
+            "r = index.handler(json.dumps({'httpMethod': 'GET', 'path': '/healthz'}).encode(), None); "
+            "print(json.dumps([r['statusCode'], 'flask' in sys.modules, 'requests' in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**environment(), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [200, False, False]

@@ -15,6 +15,7 @@ from typing import IO
 
 from shared.config import SigningDefaults, load_signing_defaults
 from shared.errors import InvalidArgument, PresignError
+from shared.explain import run_explain
 from shared.object_keys import check_object_name
 from shared.signer import check_expires, presign
 
@@ -79,6 +80,14 @@ def _build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--cloudbox-id", help="sign for this CloudBox (product oss-cloudbox)")
     sign.add_argument("--json", action="store_true", help="print a JSON object instead of the bare URL")
     sign.set_defaults(run=_run_sign)
+    explain = commands.add_parser("explain", help="say whether a presigned URL is valid now, and if not why",
+                                  description="Check a presigned URL as OSS would, with the credential chain's keys.")
+    explain.add_argument("url", metavar="URL", help="the presigned URL (quote it for the shell)")
+    explain.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                         help="a header the client sends with the URL")
+    explain.add_argument("--method", help="the client's method (default: whichever the URL is signed for)")
+    explain.add_argument("--bucket", help="the bucket, when the URL's host is a custom domain")
+    explain.set_defaults(run=run_explain)
     return parser
 
 

@@ -166,9 +166,9 @@ class Authenticator:
         if not isinstance(subject, str) or not _valid_name(subject):
             raise _invalid("sub claim missing or not a valid principal name")
         prefix = claims.get("prefix")
-        if prefix is not None and not (isinstance(prefix, str) and 0 < len(prefix) <= MAX_PREFIX_CHARS):
-            raise _invalid("prefix claim is not a non-empty string")
-        return Principal(subject, "jwt", prefix)
+        if "prefix" in claims and not (isinstance(prefix, str) and 0 < len(prefix) <= MAX_PREFIX_CHARS):
+            raise _invalid("prefix claim is not a non-empty string")  # null or "" must not mean "everything"
+        return Principal(subject, "jwt", prefix if isinstance(prefix, str) else None)
 
     def _verified_claims(self, token: str) -> dict[str, object]:
         if not token:
@@ -305,7 +305,7 @@ def _parse_api_keys(raw: str | None) -> list[tuple[str, bytes]]:
             problem = f"the principal name must be 1..{MAX_NAME_CHARS} printable characters, not '*'"
         elif not _SHA256_HEX.fullmatch(digest):
             problem = f"the hash must be 64 hex digits (sha256 of the key), got {len(digest)} characters"
-        elif any(bytes.fromhex(digest) == known for _, known in entries):
+        elif bytes.fromhex(digest) in {known for _, known in entries}:
             problem = "repeats the hash of an earlier entry"
         if problem:
             raise ConfigError("PRESIGN_API_KEYS", f"PRESIGN_API_KEYS entry {position}: {problem}")

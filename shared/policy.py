@@ -30,6 +30,7 @@ ANYONE = "*"
 METHODS = ("GET", "HEAD", "PUT")
 OPTIONS = ("filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type", "meta",
            "check_exists")
+_OPTION_SET = frozenset(OPTIONS)
 RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "allow")
 MAX_EXPIRES = 604_800  # 7 days: no presigned URL lives longer
 
@@ -131,8 +132,9 @@ class Policy:
                 raise ConfigError(VARIABLE, f"{VARIABLE}: '@' must be followed by a file path")
             try:
                 text = read_text(path)
-            except OSError as exc:
-                raise ConfigError(VARIABLE, f"{VARIABLE}: cannot read {path}: {exc.strerror or exc}") from exc
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+                raise ConfigError(VARIABLE, f"{VARIABLE}: cannot read {path}: {reason}") from exc
         try:
             document = json.loads(text, object_pairs_hook=_unique_names)
         except ValueError as exc:
@@ -143,8 +145,8 @@ class Policy:
                   options: Iterable[str]) -> Grant:
         """Return the most generous Grant among the rules that allow the request, or raise AccessDenied."""
         used = frozenset(options)
-        if not used <= frozenset(OPTIONS):
-            raise ValueError(f"unknown policy options: {', '.join(sorted(used - frozenset(OPTIONS)))}")
+        if not used <= _OPTION_SET:
+            raise ValueError(f"unknown policy options: {', '.join(sorted(used - _OPTION_SET))}")
         if not clean_key(key):
             raise AccessDenied(DENIED, detail="key has an empty, '.' or '..' segment")
         if principal.prefix is not None:

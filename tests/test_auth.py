@@ -216,6 +216,7 @@ REFUSED_TOKENS: dict[str, tuple[str, str]] = {
     "sub-newline": (with_claims(sub="carol\nadmin"), "sub claim missing"),
     "prefix-number": (with_claims(prefix=3), "prefix claim"),
     "prefix-empty": (with_claims(prefix=""), "prefix claim"),
+    "prefix-null": (with_claims(prefix=None), "prefix claim"),
     "header-not-json": (f"{b64(b'{alg')}.{PAYLOAD}.{SIGNATURE}", "malformed token header"),
     "header-json-array": (f"{segment(['HS256'])}.{PAYLOAD}.{SIGNATURE}", "header is not a JSON object"),
     "header-deeply-nested": (f"{b64(b'[' * 5000)}.{PAYLOAD}.{SIGNATURE}", "malformed token header"),
@@ -451,7 +452,7 @@ def test_direct_construction_refuses_short_secrets_and_bad_digests() -> None:
 def test_principal_is_an_immutable_value() -> None:
     principal = Principal("alice", "jwt", "users/alice/")
     with pytest.raises(AttributeError):
-        principal.name = "mallory"  # type: ignore[misc]
+        principal.name = "mallory"
     with pytest.raises(AttributeError):
         del principal.prefix
     assert principal == Principal("alice", "jwt", "users/alice/")

@@ -253,6 +253,11 @@ def test_policy_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         Policy.parse(f"@{missing}")
     assert caught.value.message == f"PRESIGN_POLICY: cannot read {missing}: No such file or directory"
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes('{"principals": {"andré": []}}'.encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        Policy.parse(f"@{latin1}")
+    assert caught.value.message == f"PRESIGN_POLICY: cannot read {latin1}: not UTF-8 text"
     broken = tmp_path / "broken.json"
     broken.write_text('{"principals": {"alice": [{"bucket": "docs", "prefix": "", "methods": ["PATCH"]}]}}')
     with pytest.raises(ConfigError) as caught:
@@ -305,7 +310,7 @@ def test_clean_key(key: str, clean: bool) -> None:
 def test_grant_is_an_immutable_value() -> None:
     grant = Grant(3600, "principals.alice[0]")
     with pytest.raises(AttributeError):
-        grant.max_expires = None  # type: ignore[misc]
+        grant.max_expires = None
     with pytest.raises(AttributeError):
         del grant.rule
     assert grant == Grant(3600, "principals.alice[0]") != Grant(None, "principals.alice[0]")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import logging
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,6 +22,7 @@ import pytest
 import requests
 
 from shared.credentials import Credentials
+from shared.local_oss import LocalOss
 from shared.signer import presign, sign_request
 from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket, error_of  # noqa: F401  (fixture)
 
@@ -274,3 +277,16 @@ def test_bucket_names_that_are_not_names_are_refused(bucket: Bucket, target: str
 def test_content_md5_that_matches_is_accepted(bucket: Bucket) -> None:
     md5 = base64.b64encode(hashlib.md5(b"body").digest()).decode()
     assert _signed_put(bucket, "ok.txt", {"Content-MD5": md5}, {"Content-MD5": md5}).status_code == 200
+
+
+def test_a_taken_port_is_named_and_logs_carry_no_query(bucket: Bucket, caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{bucket.oss.port}"):
+        LocalOss(bucket.root, credentials=[KEYS], region=REGION, port=bucket.oss.port).start()
+    caplog.set_level(logging.DEBUG, logger="shared.local_oss")
+    url = bucket.presign("k.txt").url
+    assert _send(bucket, "GET", url).status_code == 404
+    with socket.create_connection(("127.0.0.1", bucket.oss.port), timeout=TIMEOUT) as raw:
+        raw.sendall(f"GET /{BUCKET}/k.txt?x-oss-signature=SECRETSIGNATURE HTTP/9 junk\r\n\r\n".encode())
+        assert b"400" in raw.recv(4096)  # http.server's own answer to a request line it cannot parse
+    assert f"GET /{BUCKET}/k.txt -> 404" in caplog.text
+    assert url.rsplit("=", 1)[1] not in caplog.text and "SECRETSIGNATURE" not in caplog.text

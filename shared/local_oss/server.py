@@ -10,6 +10,7 @@ It logs to the ``shared.local_oss`` logger at DEBUG, without query strings (they
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import socket
 import threading
@@ -28,6 +29,7 @@ from shared.local_oss.store import ObjectStore
 logger = logging.getLogger("shared.local_oss")
 DRAIN_LIMIT = 8 << 20  # read and drop up to this much of a refused upload, so the client sees the answer
 _CHUNK = 1 << 16
+_QUERY = re.compile(r"\?[^\s'\"]*")
 
 
 def utc_now() -> datetime:
@@ -152,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("local bucket failed on %s %s", self.command, self.path.split("?")[0])
             reply = _error_reply(OssError("InternalError", "The local bucket failed; see its log."), request_id,
                                  oss.endpoint)
-        if body.remaining > DRAIN_LIMIT or "transfer-encoding" in headers:
+        if body.remaining > DRAIN_LIMIT or "transfer-encoding" in headers or (length and not length.isdigit()):
             self.close_connection = True
         else:
             while body.read(_CHUNK):
@@ -190,10 +192,12 @@ class _Handler(BaseHTTPRequestHandler):
         return format_datetime(self.server.oss.clock(), usegmt=True)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s -> %s", self.command, self.path.split("?")[0], code)
+        path = getattr(self, "path", "")  # unset when the request line did not parse
+        logger.debug("%s %s -> %s", getattr(self, "command", "-"), path.split("?")[0], code)
 
     def log_message(self, format: str, *args: object) -> None:
-        logger.debug("local bucket: " + format, *args)
+        # http.server's own messages may quote the request line, whose query carries the signature.
+        logger.debug("local bucket: %s", _QUERY.sub("?<query>", format % args))
 
 
 def _error_reply(error: OssError, request_id: str, host_id: str) -> Reply:

@@ -216,8 +216,12 @@ def _notes(request: ObjectRequest, auth: Authorization, now: datetime) -> list[F
 
 
 def _split_url(url: str) -> tuple[str, bytes, bytes]:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        hostname = parts.hostname
+    except ValueError:
+        hostname = None
+    if hostname is None or parts.scheme not in ("http", "https"):
         raise InvalidArgument("url", f"URL must be an http(s) URL with a host, got {url[:60]!r}")
     return parts.netloc.rpartition("@")[2], parts.path.encode("utf-8") or b"/", parts.query.encode("utf-8")
 
@@ -235,12 +239,13 @@ def _expected_scope(host: str, query: tuple[tuple[str, str], ...]) -> tuple[str,
     """The region and product OSS would expect: the host's region when it names one, else the URL's own."""
     scope = dict(query).get("x-oss-credential", "").split("/")
     claimed_region, claimed_product = (scope[2], scope[3]) if len(scope) == 5 else ("", "oss")
-    name = host.rpartition(":")[0] if host.count(":") == 1 else host
-    if name.lower().endswith(".oss-cloudbox.aliyuncs.com"):
+    name = (host.rpartition(":")[0] if host.count(":") == 1 else host).lower()
+    if name.endswith(".oss-cloudbox.aliyuncs.com"):
         return claimed_region, "oss-cloudbox"
-    match = _HOST_REGION.search(name.lower())
-    region = match.group(1) if match and not match.group(1).startswith("accelerate") else claimed_region
-    return region, "oss" if claimed_product != "oss-cloudbox" else claimed_product
+    match = _HOST_REGION.search(name)
+    if match is None:  # a custom domain or a local bucket: the host says nothing to compare with
+        return claimed_region, claimed_product
+    return claimed_region if match.group(1).startswith("accelerate") else match.group(1), "oss"
 
 
 def _addressings(host: str, raw_path: bytes, bucket: str | None) -> list[tuple[str, str | None]]:

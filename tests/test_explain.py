@@ -6,6 +6,7 @@ The checks are the local bucket's; a test with the real local bucket shows both 
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,7 @@ from shared.signer import presign
 from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
+PRESIGN = json.loads((ROOT / "tests" / "data" / "oss4_presign.json").read_text("utf-8"))["vectors"]
 AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 CREDS = Credentials("LTAI5tEXPLAINkey", "explain-secret")
 TEMP = Credentials("STS.explain", "sts-secret", "CAIS+explain/token==")
@@ -125,6 +127,18 @@ def test_addressing_styles() -> None:
     assert not _explain(cname).valid and _explain(cname, bucket="examplebucket").valid
 
 
+@pytest.mark.parametrize("case", PRESIGN, ids=[c["name"] for c in PRESIGN])
+def test_every_sdk_url_is_valid_for_its_key_and_method(case: dict) -> None:
+    given = case["input"]
+    credentials = Credentials(given["access_key_id"], given["access_key_secret"], given["security_token"])
+    at = datetime.strptime(given["signing_time"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    result = _explain(case["reference_urls"]["oss2"], credentials, at, headers=given["headers"],
+                      bucket=given["bucket"] if given["cname"] else None)
+    assert result.valid, result.render()
+    assert (result.request.bucket, result.request.key) == (given["bucket"], given["key"])
+    assert result.request.method == given["method"]
+
+
 def test_source_ip_restriction_is_mentioned() -> None:
     result = _explain(_url(params={"x-oss-ac-source-ip": "10.0.0.1"}))
     assert result.valid and "only requests from 10.0.0.1 are allowed" in result.render()
@@ -147,6 +161,7 @@ def test_cli_exit_status() -> None:
 
 @pytest.mark.parametrize(("argv", "env", "words"), [
     (["explain", "not a url"], ENV, "URL must be an http(s) URL"),
+    (["explain", "http://[::1/x"], ENV, "URL must be an http(s) URL"),
     (["explain", "https://examplebucket.oss-cn-hangzhou.aliyuncs.com/k"], ENV, "not a presigned URL"),
     (["explain", "https://b.oss-cn-hangzhou.aliyuncs.com/k?OSSAccessKeyId=a&Expires=1&Signature=s"], ENV, "V1"),
     (["explain", _url(), "--header", "no colon"], ENV, "--header takes 'Name: value'"),

@@ -113,6 +113,7 @@ def test_signer_output_verifies_for_every_method_and_both_styles() -> None:
     ("product", AT, ("%2Foss%2F", "%2Foss-cloudbox%2F")),
     ("access_key", AT, ("LTAI5tVERIFYkey", "LTAI5tUNKNOWN")),
     ("signature", AT, ("x-oss-expires=900", "x-oss-expires=901")),
+    ("signature", AT, ("x-oss-signature=", "x-oss-signature=%C3%A9")),
     ("malformed", AT, ("x-oss-expires=900", "x-oss-expires=604801")),
     ("malformed", AT, ("x-oss-date=20250304T050607Z", "x-oss-date=2025-03-04")),
     ("anonymous", AT, ("x-oss-", "y-oss-")),

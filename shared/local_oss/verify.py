@@ -125,7 +125,7 @@ def problems(request: ObjectRequest, *, keyring: Mapping[str, Credentials], regi
     found += _token_problems(auth, credentials, details)
     found += _missing_header_problems(request, auth, details)
     key = signing_key(credentials.access_key_secret, auth.scope_date, auth.scope_region, auth.product)
-    if not hmac.compare_digest(signature(key, expected.string_to_sign), auth.signature):
+    if not hmac.compare_digest(signature(key, expected.string_to_sign).encode(), auth.signature.encode()):
         found.append(AuthFailure("signature", "The request signature we calculated does not match the signature "
                                               "you provided. Check your key and signing method.", **details))
     elif (source := _source_ip_problem(request)) is not None:

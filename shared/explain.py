@@ -176,8 +176,9 @@ def _sentence(failure: AuthFailure, auth: Authorization | None, credentials: Cre
     """Word one failure for the person holding the URL."""
     if auth is None:
         return failure.message
+    expires_at = auth.expires_at or auth.signed_at
     words = {
-        "expired": lambda: f"expired at {iso8601(auth.expires_at)}, {_duration(now - auth.expires_at)} ago "  # type: ignore[operator]
+        "expired": lambda: f"expired at {iso8601(expires_at)}, {_duration(now - expires_at)} ago "
                            f"(signed at {iso8601(auth.signed_at)} to last {auth.expires} s)",
         "not_yet_valid": lambda: f"not yet valid: it is dated {iso8601(auth.signed_at)}, "
                                  f"{_duration(auth.signed_at - now)} from now, and OSS refuses dates more than "

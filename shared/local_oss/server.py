@@ -121,6 +121,7 @@ class _Body:
         self.remaining = length or 0
 
     def read(self, size: int) -> bytes:
+        """Read at most ``size`` bytes, never past the body's end."""
         size = min(size, self.remaining)
         data = self.stream.read(size) if size > 0 else b""
         self.remaining -= len(data)
@@ -133,6 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        """Set up the connection's files, and send small writes at once."""
         super().setup()
         # Headers and body go out in separate writes: without this, Nagle's algorithm meets the
         # client's delayed ACK and every response waits about 40 ms.
@@ -185,6 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
                 reply.file.close()
 
     def version_string(self) -> str:
+        """The Server header."""
         return "local-oss"
 
     def date_time_string(self, timestamp: float | None = None) -> str:
@@ -192,10 +195,12 @@ class _Handler(BaseHTTPRequestHandler):
         return format_datetime(self.server.oss.clock(), usegmt=True)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log method, path (never the query) and status at DEBUG."""
         path = getattr(self, "path", "")  # unset when the request line did not parse
         logger.debug("%s %s -> %s", getattr(self, "command", "-"), path.split("?")[0], code)
 
     def log_message(self, format: str, *args: object) -> None:
+        """Log http.server's own messages at DEBUG, without query strings."""
         # http.server's own messages may quote the request line, whose query carries the signature.
         logger.debug("local bucket: %s", _QUERY.sub("?<query>", format % args))
 

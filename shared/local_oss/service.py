@@ -29,7 +29,8 @@ RESPONSE_OVERRIDES = {
 class Body(Protocol):
     """A request body: reads at most ``size`` bytes, b"" at its end."""
 
-    def read(self, size: int) -> bytes: ...
+    def read(self, size: int) -> bytes:
+        """Read at most ``size`` bytes."""
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,8 @@ def _from_header(request: ObjectRequest, header: str) -> Authorization:
 def _credential(text: str) -> tuple[str, str, str, str]:
     parts = text.split("/")
     if len(parts) != 5 or parts[4] != "aliyun_v4_request" or not all(parts[:4]):
-        raise AuthFailure("malformed", "the credential must be <AccessKeyId>/<yyyymmdd>/<region>/oss/aliyun_v4_request.")
+        raise AuthFailure("malformed",
+                          "the credential must be <AccessKeyId>/<yyyymmdd>/<region>/oss/aliyun_v4_request.")
     return parts[0], parts[1], parts[2], parts[3]
 
 

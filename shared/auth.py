@@ -9,29 +9,25 @@ never carries the key, the token or a secret.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from shared.errors import ConfigError, Unauthenticated
+from shared.jwt import INVALID_CREDENTIALS, MIN_SECRET_BYTES, JwtVerifier, encode_jwt
+
+__all__ = ["AUTH_REQUIRED", "INVALID_CREDENTIALS", "WWW_AUTHENTICATE", "Authenticator", "Principal",
+           "encode_jwt", "hash_api_key"]
 
 WWW_AUTHENTICATE = 'Bearer realm="presign", ApiKey realm="presign", header="X-Api-Key"'
 AUTH_REQUIRED = "authentication required: send X-Api-Key or Authorization: Bearer <token>"
-INVALID_CREDENTIALS = "invalid credentials"
 VIAS = ("api_key", "jwt", "gateway")
-LEEWAY = 60  # seconds of clock skew allowed on exp, nbf and iat
-MAX_TOKEN_CHARS = 8192
 MAX_API_KEY_CHARS = 1024
 MAX_NAME_CHARS = 256
 MAX_PREFIX_CHARS = 1023  # the longest object key
-MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key must be at least as long as the hash
 
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")  # RFC 7515 2: no padding, no whitespace
 _SHA256_HEX = re.compile(r"[0-9A-Fa-f]{64}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 _CREDENTIAL_HEADERS = ("x-api-key", "authorization")
@@ -77,19 +73,10 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode("ascii")).hexdigest()
 
 
-def encode_jwt(claims: Mapping[str, object], secret: str) -> str:
-    """Mint an HS256 JWT (for tests and operators' tools; the service itself only verifies)."""
-    header = _b64encode(b'{"alg":"HS256","typ":"JWT"}')
-    payload = _b64encode(json.dumps(dict(claims), separators=(",", ":")).encode("utf-8"))
-    signing_input = f"{header}.{payload}".encode("ascii")
-    signature = hmac.new(secret.encode("utf-8"), signing_input, hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64encode(signature)}"
-
-
 class Authenticator:
     """Turns a request's lower-cased headers into a Principal, or refuses with Unauthenticated."""
 
-    __slots__ = ("_api_keys", "_jwt_keys", "_issuer", "_audience", "_gateway_header")
+    __slots__ = ("_api_keys", "_jwt", "_gateway_header")
 
     def __init__(self, *, api_keys: Sequence[tuple[str, bytes]] = (), jwt_secrets: Sequence[bytes] = (),
                  jwt_issuer: str | None = None, jwt_audience: str | None = None,
@@ -99,12 +86,8 @@ class Authenticator:
                                                   "PRESIGN_JWT_SECRET or PRESIGN_TRUST_GATEWAY")
         if any(len(digest) != 32 for _, digest in api_keys):
             raise ValueError("api_keys holds (principal, 32-byte SHA-256 digest) pairs")
-        if any(len(secret) < MIN_SECRET_BYTES for secret in jwt_secrets):
-            raise ValueError(f"every JWT secret must be at least {MIN_SECRET_BYTES} bytes")
         self._api_keys = tuple(api_keys)
-        self._jwt_keys = tuple(hmac.new(secret, digestmod=hashlib.sha256) for secret in jwt_secrets)
-        self._issuer = jwt_issuer
-        self._audience = jwt_audience
+        self._jwt = JwtVerifier(jwt_secrets, issuer=jwt_issuer, audience=jwt_audience)
         self._gateway_header = gateway_header.lower() if gateway_header else None
 
     @classmethod
@@ -121,7 +104,7 @@ class Authenticator:
                    jwt_audience=jwt_audience, gateway_header=_gateway_header(trust_gateway, gateway_header))
 
     def __repr__(self) -> str:
-        return (f"Authenticator(api_keys={len(self._api_keys)}, jwt_secrets={len(self._jwt_keys)}, "
+        return (f"Authenticator(api_keys={len(self._api_keys)}, jwt_secrets={len(self._jwt)}, "
                 f"gateway_header={self._gateway_header!r})")
 
     def authenticate(self, headers: Mapping[str, str], *, now: datetime) -> Principal:
@@ -136,7 +119,7 @@ class Authenticator:
             ignored.append("X-Api-Key (API keys not configured)")
         scheme, token = _authorization(headers.get("authorization"))
         if scheme == "bearer":
-            if self._jwt_keys:
+            if self._jwt:
                 return self._by_jwt(token, now.timestamp())
             ignored.append("Bearer token (JWT not configured)")
         elif scheme:
@@ -159,9 +142,7 @@ class Authenticator:
         return Principal(found, "api_key")
 
     def _by_jwt(self, token: str, now: float) -> Principal:
-        claims = self._verified_claims(token)
-        _check_times(claims, now)
-        self._check_issuer_and_audience(claims)
+        claims = self._jwt.claims(token, now)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not _valid_name(subject):
             raise _invalid("sub claim missing or not a valid principal name")
@@ -170,75 +151,10 @@ class Authenticator:
             raise _invalid("prefix claim is not a non-empty string")  # null or "" must not mean "everything"
         return Principal(subject, "jwt", prefix if isinstance(prefix, str) else None)
 
-    def _verified_claims(self, token: str) -> dict[str, object]:
-        if not token:
-            raise _invalid("empty bearer token")
-        if len(token) > MAX_TOKEN_CHARS:
-            raise _invalid("token over 8 KiB")
-        if not token.isascii():
-            raise _invalid("token is not ASCII")
-        segments = token.split(".")
-        if len(segments) != 3:
-            raise _invalid(f"token has {len(segments)} segments, not 3")
-        header = _decode_json(segments[0], "header")
-        if "alg" not in header:
-            raise _invalid("alg missing")
-        if header["alg"] != "HS256":
-            raise _invalid("alg not allowed (only HS256)")
-        if "crit" in header:
-            raise _invalid("crit header not supported")
-        if not self._signature_matches(f"{segments[0]}.{segments[1]}", segments[2]):
-            raise _invalid("bad signature")
-        return _decode_json(segments[1], "payload")
-
-    def _signature_matches(self, signing_input: str, signature: str) -> bool:
-        try:
-            presented = _b64decode(signature)
-        except ValueError:
-            return False
-        message = signing_input.encode("ascii")
-        matched = False
-        for key in self._jwt_keys:  # every secret, no early exit
-            mac = key.copy()
-            mac.update(message)
-            matched |= hmac.compare_digest(mac.digest(), presented)
-        return matched
-
-    def _check_issuer_and_audience(self, claims: Mapping[str, object]) -> None:
-        if self._issuer is not None and claims.get("iss") != self._issuer:
-            raise _invalid("wrong issuer" if "iss" in claims else "iss claim missing")
-        if self._audience is None:
-            if "aud" in claims:  # RFC 7519 4.1.3: a token for a named audience is not for us
-                raise _invalid("token names an audience but PRESIGN_JWT_AUDIENCE is not set")
-            return
-        audience = claims.get("aud")
-        audiences = [audience] if isinstance(audience, str) else audience
-        if not isinstance(audiences, list) or self._audience not in audiences:
-            raise _invalid("wrong audience" if "aud" in claims else "aud claim missing")
-
     def _by_gateway(self, name: str) -> Principal:
         if not _valid_name(name):
             raise _invalid("gateway principal header is empty, too long or not printable")
         return Principal(name, "gateway")
-
-
-def _check_times(claims: Mapping[str, object], now: float) -> None:
-    """Apply exp (required), nbf and iat (optional), each with LEEWAY seconds of clock skew."""
-    if "exp" not in claims:
-        raise _invalid("exp claim missing")
-    times: dict[str, float] = {}
-    for name in ("exp", "nbf", "iat"):
-        if name in claims:
-            value = claims[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise _invalid(f"{name} claim is not a number")
-            times[name] = float(value)
-    if now >= times["exp"] + LEEWAY:
-        raise _invalid("token expired")
-    if "nbf" in times and now < times["nbf"] - LEEWAY:
-        raise _invalid("token not yet valid (nbf)")
-    if "iat" in times and times["iat"] > now + LEEWAY:
-        raise _invalid("token issued in the future (iat)")
 
 
 def _authorization(value: str | None) -> tuple[str, str]:
@@ -247,31 +163,6 @@ def _authorization(value: str | None) -> tuple[str, str]:
         return "", ""
     scheme, _, credentials = value.strip().partition(" ")
     return scheme.lower(), credentials.lstrip(" ")
-
-
-def _decode_json(segment: str, part: str) -> dict[str, object]:
-    """Decode one token segment: strict base64url, then a JSON object."""
-    try:  # a repeated name keeps its last value, as RFC 7515 4 allows
-        document = json.loads(_b64decode(segment).decode("utf-8"))
-    except (ValueError, RecursionError):
-        raise _invalid(f"malformed token {part}") from None
-    if not isinstance(document, dict):
-        raise _invalid(f"token {part} is not a JSON object")
-    return document
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(segment: str) -> bytes:
-    """Decode unpadded base64url; padding, whitespace, other alphabets and stray bits are refused."""
-    if not _BASE64URL.fullmatch(segment) or len(segment) % 4 == 1:
-        raise ValueError("not base64url")
-    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    if _b64encode(raw) != segment:  # non-zero unused bits: a second spelling of the same bytes
-        raise ValueError("not canonical base64url")
-    return raw
 
 
 def _invalid(detail: str) -> Unauthenticated:

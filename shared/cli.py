@@ -167,7 +167,8 @@ def parse_time(text: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None or moment.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
-        raise InvalidArgument("at", f"at must be a UTC time like 2025-03-04T05:06:07Z or 20250304T050607Z, got {text!r}")
+        raise InvalidArgument("at", "at must be a UTC time like 2025-03-04T05:06:07Z or 20250304T050607Z, "
+                                    f"got {text!r}")
     return moment.astimezone(timezone.utc)
 
 

@@ -24,7 +24,6 @@ STATUS: dict[str, int] = {
     "SignatureDoesNotMatch": 403,
     "NoSuchBucket": 404,
     "NoSuchKey": 404,
-    "MethodNotAllowed": 405,
     "KeyConflict": 409,
     "MissingContentLength": 411,
     "InvalidRange": 416,

@@ -11,24 +11,16 @@ for no longer than the policy, the credentials and Signature V4 allow, and logge
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from shared.audit import AuditLog, url_digest
-from shared.auth import WWW_AUTHENTICATE, Authenticator, Principal
+from shared.auth import Authenticator, Principal
 from shared.config import PresignSettings
-from shared.errors import (
-    InvalidArgument,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    PresignError,
-    Unauthenticated,
-    UnsupportedMediaType,
-)
+from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.fields import single_values
 from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
+from shared.http.routing import error_headers, json_object, match_route
 from shared.issuer import Issuer
 from shared.oss_client import OssClient
 from shared.policy import Policy
@@ -57,17 +49,17 @@ class PresignApp:
         """Answer one request; every failure becomes its JSON error, never a traceback."""
         principal: Principal | None = None
         try:
-            route = _route(request)
+            route = match_route(request, ROUTES)
             if route == "/healthz":
                 return json_response(200, {"status": "ok"})
             principal = self.authenticator.authenticate(request.headers, now=self.clock())
             if route == "/presign/batch":
                 return self._batch(request, principal)
-            given = _json_object(request) if request.method == "POST" else single_values(request.query)
+            given = json_object(request) if request.method == "POST" else single_values(request.query)
             return self._one(request, principal, given)
         except PresignError as error:
             self._refused(request, principal, error)
-            return error_response(error, request.request_id, _error_headers(error))
+            return error_response(error, request.request_id, error_headers(error))
         except Exception as error:  # a bug: log its type only (its text may hold request data)
             self.audit.write("error", request_id=request.request_id, error=type(error).__name__)
             fault = PresignError("internal error")
@@ -83,7 +75,7 @@ class PresignApp:
         return json_response(200, result)
 
     def _batch(self, request: HttpRequest, principal: Principal) -> HttpResponse:
-        items = _json_object(request).get("items")
+        items = json_object(request).get("items")
         if not isinstance(items, list):
             raise InvalidArgument("items", "items must be a list of request objects")
         if len(items) > MAX_BATCH:
@@ -148,42 +140,3 @@ class BrokenApp:
         self.audit.write("refused", request_id=request.request_id, status=500, code=self.error.code,
                          reason=self.error.message)
         return error_response(self.error, request.request_id)
-
-
-def _route(request: HttpRequest) -> str:
-    path = request.path.rstrip("/") or "/"
-    allowed = ROUTES.get(path)
-    if allowed is None:
-        raise NotFound(f"no route for {path[:128]}", code="NotFound")
-    if request.method not in allowed:
-        raise MethodNotAllowed(request.method[:16], allowed)
-    return path
-
-
-def _json_object(request: HttpRequest) -> dict[str, object]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise UnsupportedMediaType("send the body as application/json")
-    try:
-        given = json.loads(request.body.decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError:
-        raise InvalidArgument("body", "body is not valid UTF-8") from None
-    except ValueError as exc:
-        raise InvalidArgument("body", f"body is not valid JSON: {str(exc)[:120]}") from None
-    if not isinstance(given, dict):
-        raise InvalidArgument("body", "body must be a JSON object")
-    return given
-
-
-def _no_constants(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _error_headers(error: PresignError) -> dict[str, str]:
-    if isinstance(error, Unauthenticated):
-        return {"WWW-Authenticate": WWW_AUTHENTICATE}
-    if isinstance(error, MethodNotAllowed):
-        return {"Allow": ", ".join(error.allowed)}
-    if error.status == 503:
-        return {"Retry-After": "5"}
-    return {}

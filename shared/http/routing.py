@@ -1,0 +1,59 @@
+"""What the HTTP apps share around their handlers: a route table lookup, the JSON body, error headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from shared.auth import WWW_AUTHENTICATE
+from shared.errors import (
+    InvalidArgument,
+    MethodNotAllowed,
+    NotFound,
+    PresignError,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from shared.http.messages import HttpRequest
+
+
+def match_route(request: HttpRequest, routes: Mapping[str, tuple[str, ...]]) -> str:
+    """Return the request's route (trailing slashes dropped); 404 for no route, 405 for a wrong method."""
+    path = request.path.rstrip("/") or "/"
+    allowed = routes.get(path)
+    if allowed is None:
+        raise NotFound(f"no route for {path[:128]}", code="NotFound")
+    if request.method not in allowed:
+        raise MethodNotAllowed(request.method[:16], allowed)
+    return path
+
+
+def json_object(request: HttpRequest) -> dict[str, object]:
+    """The body as a JSON object: 415 unless sent as application/json, 400 unless valid."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    try:
+        given = json.loads(request.body.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise InvalidArgument("body", "body is not valid UTF-8") from None
+    except ValueError as exc:
+        raise InvalidArgument("body", f"body is not valid JSON: {str(exc)[:120]}") from None
+    if not isinstance(given, dict):
+        raise InvalidArgument("body", "body must be a JSON object")
+    return given
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def error_headers(error: PresignError) -> dict[str, str]:
+    """The headers an error response needs: WWW-Authenticate for 401, Allow for 405, Retry-After for 503."""
+    if isinstance(error, Unauthenticated):
+        return {"WWW-Authenticate": WWW_AUTHENTICATE}
+    if isinstance(error, MethodNotAllowed):
+        return {"Allow": ", ".join(error.allowed)}
+    if error.status == 503:
+        return {"Retry-After": "5"}
+    return {}

@@ -39,6 +39,8 @@ def json_object(request: HttpRequest) -> dict[str, object]:
         raise InvalidArgument("body", "body is not valid UTF-8") from None
     except ValueError as exc:
         raise InvalidArgument("body", f"body is not valid JSON: {str(exc)[:120]}") from None
+    except RecursionError:
+        raise InvalidArgument("body", "body is nested too deeply") from None
     if not isinstance(given, dict):
         raise InvalidArgument("body", "body must be a JSON object")
     return given

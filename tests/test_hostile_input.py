@@ -63,7 +63,12 @@ def bad_jwt(name: str) -> str:
 
 def _environ(item: dict) -> dict:
     body = item["body"]
-    raw = base64.b64decode(body["base64"]) if isinstance(body, dict) else body.encode("utf-8", "surrogatepass")
+    if isinstance(body, dict) and "padded_to" in body:
+        raw = b'{"key": "reports/a", "pad": "' + b"x" * body["padded_to"] + b'"}'
+    elif isinstance(body, dict):
+        raw = base64.b64decode(body["base64"])
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
     environ = {"REQUEST_METHOD": item["method"], "PATH_INFO": item["path"], "QUERY_STRING": item["query"],
                "REMOTE_ADDR": "198.51.100.7", "wsgi.input": io.BytesIO(raw),
                "CONTENT_LENGTH": str(len(raw)) if raw else ""}

@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     try:
         args = _build_parser().parse_args(argv)
         if args.command is None:
-            raise UsageError("name a command: sign (see: python -m shared --help)")
+            raise UsageError("name a command: sign, explain or serve (see: python -m shared --help)")
         return args.run(args, environ=environ, stdin=stdin, stdout=stdout,
                         provider_factory=provider_factory or _default_provider)
     except (UsageError, PresignError) as exc:
@@ -88,12 +88,28 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--method", help="the client's method (default: whichever the URL is signed for)")
     explain.add_argument("--bucket", help="the bucket, when the URL's host is a custom domain")
     explain.set_defaults(run=run_explain)
+    serve = commands.add_parser("serve", help="serve the functions against a local, signature-checking bucket",
+                                description="Serve the HTTP functions on 127.0.0.1 against a local bucket that "
+                                            "checks signatures (or real OSS when OSS_BUCKET is set).")
+    serve.add_argument("--port", type=int, default=9000, help="presign function port (default 9000)")
+    serve.add_argument("--links-port", type=int, default=9001, help="links function port (default 9001)")
+    serve.add_argument("--oss-port", type=int, default=9100, help="local bucket port (default 9100)")
+    serve.add_argument("--data", default=".local-oss", help="the local bucket's folder (default ./.local-oss)")
+    serve.add_argument("--bucket", default="examplebucket", help="the local bucket (default examplebucket)")
+    serve.add_argument("--region", default="cn-hangzhou", help="the local bucket's region (default cn-hangzhou)")
+    serve.set_defaults(run=_run_serve)
     return parser
 
 
 def _default_provider(environ: Mapping[str, str]) -> object:
     from shared.credentials import default_provider
     return default_provider(environ)
+
+
+def _run_serve(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], **_: object) -> int:
+    from shared.serve import run
+
+    return run(args, environ=environ, stdout=stdout)
 
 
 def _run_sign(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],

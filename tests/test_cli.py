@@ -136,7 +136,7 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
         (["sign", "k", "--bucket", "Bad_Bucket", "--region", "r"], {}, "not a valid name"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--endpoint", "ftp://x"], {}, "http or https"),
         (["sign", "k", "--bogus"], {}, "unrecognized arguments: --bogus"),
-        ([], {}, "name a command"),
+        ([], {}, "name a command: sign, explain or serve"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r"], {"OSS_CNAME": "maybe"}, "OSS_CNAME must be true or false"),
     ],
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,17 +16,32 @@ import pytest
 import requests
 
 from presign_env import ACCESS_KEY, API_KEY, assert_signed_by, environment
+from shared.local_oss import LocalOss
+from shared.signer import presign_now
 from processes import ROOT, free_port, functions_framework_command, running
 
 HEADERS = {"X-Api-Key": API_KEY}
+OBJECT_KEY = "reports/2025/q1 summary+final.pdf"
+OBJECT = b"%PDF-1.7 quarterly figures\n" * 100
 
 
 @pytest.fixture(scope="module")
-def framework(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def bucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalOss]:
+    """The local, signature-checking bucket the functions sign for, with one object in it."""
+    with LocalOss(tmp_path_factory.mktemp("oss"), credentials=[ACCESS_KEY], region="cn-hangzhou",
+                  buckets=["examplebucket"]) as oss:
+        seed = presign_now(ACCESS_KEY, bucket="examplebucket", key=OBJECT_KEY, region="cn-hangzhou",
+                           endpoint=oss.endpoint, method="PUT", headers={"Content-Type": "application/pdf"})
+        requests.put(seed.url, data=OBJECT, headers=seed.signed_headers, timeout=10).raise_for_status()
+        yield oss
+
+
+@pytest.fixture(scope="module")
+def framework(tmp_path_factory: pytest.TempPathFactory, bucket: LocalOss) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("ff") / "server.log"
     with running(functions_framework_command("functions/presign/main.py", "presign", port), port,
-                 environment(), log=log) as base:
+                 environment(OSS_ENDPOINT=bucket.endpoint), log=log) as base:
         yield base
 
 
@@ -34,8 +51,8 @@ class _Quiet(WSGIRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def wsgi(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[str]:
-    for name, value in environment().items():
+def wsgi(monkeypatch_module: pytest.MonkeyPatch, bucket: LocalOss) -> Iterator[str]:
+    for name, value in environment(OSS_ENDPOINT=bucket.endpoint).items():
         monkeypatch_module.setenv(name, value)
     spec = importlib.util.spec_from_file_location("presign_index_under_test", ROOT / "functions/presign/index.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -127,3 +144,36 @@ def test_fc_handler_importable_without_flask_or_requests(tmp_path: Path) -> None
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [200, False, False]
+
+
+def test_download_from_the_bucket(base: str) -> None:
+    """The URL the function hands out downloads the object from a bucket that checks signatures."""
+    result = requests.get(f"{base}/presign", params={"key": OBJECT_KEY, "filename": "Q1 報告.pdf"}, headers=HEADERS,
+                          timeout=10).json()
+    response = requests.get(result["url"], timeout=10)
+    assert response.status_code == 200 and response.content == OBJECT
+    assert "filename*=UTF-8''Q1%20%E5%A0%B1%E5%91%8A.pdf" in response.headers["Content-Disposition"]
+    followed = requests.get(f"{base}/presign", params={"key": OBJECT_KEY, "redirect": "1"}, headers=HEADERS, timeout=10)
+    assert followed.status_code == 200 and followed.content == OBJECT
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_download_with_curl(base: str) -> None:
+    result = requests.get(f"{base}/presign", params={"key": OBJECT_KEY}, headers=HEADERS, timeout=10).json()
+    done = subprocess.run(["curl", "-sf", "--max-time", "10", result["url"]], capture_output=True, timeout=30)
+    assert done.returncode == 0 and done.stdout == OBJECT
+
+
+def test_upload_then_read_back(base: str) -> None:
+    key = "uploads/alice/new file.csv"
+    upload = requests.post(f"{base}/presign", json={"key": key, "method": "PUT", "content_type": "text/csv",
+                                                     "meta": {"owner": "alice"}}, headers=HEADERS, timeout=10).json()
+    put = requests.put(upload["url"], data=b"a,b\n1,2\n", headers=upload["signed_headers"], timeout=10)
+    assert put.status_code == 200
+    download = requests.get(f"{base}/presign", params={"key": key}, headers=HEADERS, timeout=10)
+    assert download.status_code == 403  # alice may upload there, not read: the policy's GET rule is reports/
+    read = presign_now(ACCESS_KEY, bucket="examplebucket", key=key, region="cn-hangzhou",
+                       endpoint=upload["url"].split("/examplebucket/")[0])
+    got = requests.get(read.url, timeout=10)
+    assert got.content == b"a,b\n1,2\n" and got.headers["Content-Type"] == "text/csv"
+    assert got.headers["x-oss-meta-owner"] == "alice"

@@ -3,6 +3,7 @@ functions-framework (whose Flask request carries the WSGI environ)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
@@ -22,7 +23,7 @@ def request_from_environ(environ: Mapping[str, object]) -> HttpRequest:
         str(environ.get("REQUEST_METHOD", "GET")), _path(environ),
         query=parse_query(str(environ.get("QUERY_STRING", ""))), headers=headers, body=_read_body(environ),
         client_ip=str(environ.get("REMOTE_ADDR", "")),
-        request_id=headers.get("x-fc-request-id") or headers.get("x-request-id", ""),
+        request_id=headers.get("x-fc-request-id") or headers.get("x-request-id") or secrets.token_hex(8),
     )
 
 

@@ -5,6 +5,7 @@
     ├── Unauthenticated              401 no or bad credentials from the caller
     ├── AccessDenied                 403 authenticated, but the policy does not allow it
     ├── NotFound                     404 no such route, link or object
+    │   └── InvalidLink              404 a link token that is malformed, forged, expired or revoked
     ├── MethodNotAllowed             405 the route exists, the HTTP method does not
     ├── PayloadTooLarge              413 body or batch over its limit
     ├── UnsupportedMediaType         415 a body that is not JSON
@@ -72,6 +73,15 @@ class NotFound(PresignError):
         super().__init__(message, detail=detail)
         if code is not None:
             self.code = code
+
+
+class InvalidLink(NotFound):
+    """Raised for every way a link token can be bad: one opaque 404, with ``reason`` for the log only."""
+
+    def __init__(self, reason: str, *, link_id: str | None = None) -> None:
+        super().__init__("no such link", detail=reason)
+        self.reason = reason
+        self.link_id = link_id  # set once the signature verified: the id is then the signer's, not a guess
 
 
 class MethodNotAllowed(PresignError):

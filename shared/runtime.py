@@ -101,6 +101,39 @@ def build_presign_app(environ: Mapping[str, str], *, clock: Callable[[], datetim
                       oss=OssClient(issuer, session=session), audit=audit, clock=clock)
 
 
+def build_links_app(environ: Mapping[str, str], *, clock: Callable[[], datetime] = utc_now,
+                    provider: object = None, session: object = None, audit_stream: IO[str] | None = None) -> App:
+    """The links function's app, wired like the presign app plus the link signer and revocation."""
+    from shared.audit import AuditLog
+    from shared.auth import Authenticator
+    from shared.config import LinksSettings
+    from shared.issuer import Issuer
+    from shared.link_tokens import LinkSigner
+    from shared.links_app import LinksApp
+    from shared.oss_client import OssClient
+    from shared.policy import Policy
+    from shared.presign_app import BrokenApp
+    from shared.revocation import Revocation
+
+    audit = AuditLog(clock, audit_stream)
+    try:
+        settings = LinksSettings(environ)
+        authenticator = Authenticator.from_settings(
+            api_keys=settings.api_keys, jwt_secrets=settings.jwt_secrets, jwt_issuer=settings.jwt_issuer,
+            jwt_audience=settings.jwt_audience, trust_gateway=settings.trust_gateway,
+            gateway_header=settings.gateway_header)
+        policy = Policy.parse(settings.policy)
+        signer = LinkSigner.from_setting(settings.signing_keys)
+        provider = provider or build_provider(environ, clock=clock, session=session)
+        issuer = Issuer(provider, region=settings.signing.region, endpoint=settings.signing.endpoint,  # type: ignore[arg-type]
+                        cname=settings.signing.cname, clock=clock)
+    except ConfigError as error:
+        return BrokenApp(error, audit)
+    revocation = Revocation.from_settings(settings, OssClient(issuer, session=session))
+    return LinksApp(settings, authenticator=authenticator, policy=policy, issuer=issuer, signer=signer,
+                    revocation=revocation, audit=audit, clock=clock)
+
+
 def serve_fc_event(app: App, event: object, context: object = None) -> dict[str, object]:
     """Answer one FC 3.0 or API Gateway event with the response dict both expect."""
     token = _INVOCATION.set(context)

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-
 from presign_env import ACCESS_KEY, environment
 from processes import free_port
+from stubs_credentials import FakeClock
+
 from shared.config import LinksSettings
 from shared.credentials import ExplicitSource
 from shared.errors import ConfigError, InvalidLink, NotFound, UpstreamError
@@ -26,7 +27,6 @@ from shared.revocation import (
     parse_utc_time,
 )
 from shared.signer import presign
-from stubs_credentials import FakeClock
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)
 LINK = new_link(bucket="examplebucket", key="reports/a.pdf", ttl=86_400, url_expires=300, now=NOW,

@@ -20,6 +20,7 @@ from stubs_credentials import FakeClock
 
 from shared.auth import encode_jwt
 from shared.content_disposition import content_disposition
+from shared.credentials import Credentials, ExplicitSource
 from shared.http.messages import HttpRequest, HttpResponse
 from shared.local_oss import LocalOss
 from shared.runtime import build_links_app, serve_wsgi
@@ -35,11 +36,11 @@ HOST = {"host": "dl.example.com"}
 class Harness:
     """A links app built from an environment, with a clock the test moves and a captured audit log."""
 
-    def __init__(self, clock: FakeClock | None = None, **overrides: str) -> None:
+    def __init__(self, clock: FakeClock | None = None, *, provider: object = None, **overrides: str) -> None:
         self.audit = io.StringIO()
         self.clock = clock or FakeClock(NOW)
         self.app = build_links_app(environment(**{"LINK_SIGNING_KEYS": K1, **overrides}), clock=self.clock,
-                                   audit_stream=self.audit)
+                                   provider=provider, audit_stream=self.audit)
 
     def call(self, method: str, path: str, *, body: object = None, headers: dict | None = None) -> tuple[HttpResponse, dict]:
         raw = json.dumps(body).encode() if body is not None else b""
@@ -165,6 +166,14 @@ def test_the_minted_url_lives_no_longer_than_the_link_policy_or_deployment(api: 
     assert api.follow(link).status == 404  # half a second left: expired
     harness = Harness(PRESIGN_MAX_EXPIRES="120")
     assert expires_of(harness.follow(harness.create(url_expires=600)["link"])) == 120
+
+
+def test_the_minted_url_dies_before_the_credentials() -> None:
+    expiring = Credentials("STS.links", "sts-links-secret", "sts-links-token", expiration=NOW + timedelta(minutes=3))
+    clock = FakeClock(NOW)
+    harness = Harness(clock, provider=ExplicitSource(expiring, clock=clock))
+    assert expires_of(harness.follow(harness.create(url_expires=600)["link"])) == 120  # less the 60 s margin
+    assert harness.lines("link_followed")[0]["capped_by"] == "credentials"
 
 
 def test_bind_ip(api: Harness) -> None:

@@ -171,6 +171,8 @@ class LinkSigner:
 
     def unsign(self, token: str, *, now: datetime) -> Link:
         """The link a token describes, if it is genuine and unexpired at ``now``; else InvalidLink."""
+        if now.tzinfo is None:
+            raise ValueError("now must be a timezone-aware datetime")
         blob = _b64decode(token)
         if len(blob) < 2 + MAC_BYTES or blob[0] != VERSION:
             raise InvalidLink("malformed: truncated" if len(blob) < 2 + MAC_BYTES else "malformed: unknown version")

@@ -156,6 +156,13 @@ def test_expiry_is_checked_against_the_given_time() -> None:
     assert caught.value.reason == "issued in the future"
 
 
+def test_naive_times_are_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        SIGNER.unsign(SIGNER.sign(link()), now=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        new_link(bucket="b-1", key="a", ttl=1, url_expires=1, now=NOW.replace(tzinfo=None))
+
+
 def test_rotation_newest_last_signs_all_verify() -> None:
     old_token = SIGNER.sign(link())
     rotated = LinkSigner.from_setting(f"{K1},{K2}")

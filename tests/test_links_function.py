@@ -15,10 +15,10 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
-
 from events import fc3_event
 from presign_env import ACCESS_KEY, API_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
+
 from shared.content_disposition import content_disposition
 from shared.local_oss import LocalOss
 from shared.signer import presign_now

@@ -17,6 +17,7 @@ from shared.config import SigningDefaults, load_signing_defaults
 from shared.errors import InvalidArgument, PresignError
 from shared.explain import run_explain
 from shared.object_keys import check_object_name
+from shared.package import add_parser as add_package_parser
 from shared.signer import check_expires, presign
 
 USAGE_ERROR = 2
@@ -98,6 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--bucket", default="examplebucket", help="the local bucket (default examplebucket)")
     serve.add_argument("--region", default="cn-hangzhou", help="the local bucket's region (default cn-hangzhou)")
     serve.set_defaults(run=_run_serve)
+    add_package_parser(commands)
     return parser
 
 

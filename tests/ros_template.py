@@ -23,9 +23,9 @@ NOT_CONFIGURATION = frozenset({"HOME", "USERPROFILE", "REQUEST_METHOD", "SCRIPT_
 # Function Compute sets these itself from the function role (a template value would shadow them).
 PLATFORM_PROVIDED = frozenset({"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
                                "ALIBABA_CLOUD_SECURITY_TOKEN"})
-# Which functions receive a variable, by prefix; any other variable goes to every function.
-FAMILIES = {"PRESIGN_": ("presign", "links"), "LINK_": ("links", "on_object_created"),
-            "ON_CREATED_": ("on_object_created",)}
+# Which functions receive a variable: by its full name, else by its prefix; any other goes to every function.
+FAMILIES = {"LINK_SIGNING_KEYS": ("links", "on_object_created"), "LINK_BASE_URL": ("links", "on_object_created"),
+            "PRESIGN_": ("presign", "links"), "LINK_": ("links",), "ON_CREATED_": ("on_object_created",)}
 SECRET = re.compile(r"SECRET|(?:^|_)KEYS?(?:_|$)|TOKEN$|RULES$")
 _ENVIRON_READ = re.compile(r"""environ\)?\s*(?:\.get\(\s*|\[\s*|,\s*)["']([A-Z][A-Z0-9_]*)["']""")
 _PREFIXED = re.compile(r"""["']((?:OSS|PRESIGN|LINK|ON_CREATED|ALIBABA_CLOUD)_[A-Z0-9_]+)["']""")
@@ -62,12 +62,18 @@ def variables_read() -> set[str]:
     return {name for name in names if name not in NOT_CONFIGURATION and not name.startswith("HTTP_")}
 
 
+def family(variable: str) -> tuple[str, ...]:
+    """The functions a variable is for; empty when it is for every function."""
+    if variable in FAMILIES:
+        return FAMILIES[variable]
+    return next((names for prefix, names in FAMILIES.items() if prefix.endswith("_") and variable.startswith(prefix)),
+                ())
+
+
 def receivers(variable: str, folders: list[str]) -> list[str]:
     """The functions that get a variable."""
-    for prefix, functions in FAMILIES.items():
-        if variable.startswith(prefix):
-            return [folder for folder in folders if folder in functions]
-    return list(folders)
+    names = family(variable)
+    return [folder for folder in folders if not names or folder in names]
 
 
 def resolve(node: object, params: Mapping[str, object], conditions: Mapping[str, bool]) -> object:

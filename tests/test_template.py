@@ -10,13 +10,13 @@ import re
 
 import pytest
 from ros_template import (
-    FAMILIES,
     PLATFORM_PROVIDED,
     ROOT,
     SECRET,
     TEMPLATE,
     camel,
     evaluate_conditions,
+    family,
     function_folders,
     load_template,
     logical_id,
@@ -222,8 +222,8 @@ def test_functions_get_only_their_own_variables_and_nothing_unread() -> None:
         for variable in function["Properties"]["EnvironmentVariables"]:
             assert variable not in PLATFORM_PROVIDED, f"{folder}: {variable} would shadow the role's credentials"
             assert folder in receivers(variable, TEMPLATE_FOLDERS), f"{folder} must not get {variable}"
-            family = next((names for prefix, names in FAMILIES.items() if variable.startswith(prefix)), ())
-            if variable not in read and (not family or set(family) <= existing):
+            names = family(variable)
+            if variable not in read and (not names or set(names) <= existing):
                 pytest.fail(f"{folder}: {variable} is passed but no code reads it")
 
 

@@ -196,6 +196,10 @@ def _print_ready(out: IO[str], *, real: bool, presign_port: int, links_port: int
     out.write(f"  curl -s -H 'X-Api-Key: {key}' '{base}/presign?key={SAMPLE_KEY}'\n")
     out.write("download the sample object through a redirect:\n")
     out.write(f"  curl -sL -H 'X-Api-Key: {key}' '{base}/presign?key={SAMPLE_KEY}&redirect=1'\n")
+    if any(target == "links" for target, _ in _functions()):
+        out.write("make a 30-day link for an email (then open the \"link\" it answers):\n")
+        out.write(f"  curl -s -X POST -H 'X-Api-Key: {key}' -H 'Content-Type: application/json' "
+                  f"-d '{{\"key\": \"{SAMPLE_KEY}\", \"ttl\": \"30d\"}}' 'http://127.0.0.1:{links_port}/links'\n")
     out.write("ready; Ctrl-C stops everything\n")
     out.flush()
 

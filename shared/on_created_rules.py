@@ -123,7 +123,8 @@ def _lifetime(where: str, spec: Mapping[str, object], link: str) -> int:
         except InvalidArgument as exc:
             raise _bad(f"{where}.ttl", exc.message) from None
     if type(value) is not int or not 1 <= value <= MAX_EXPIRES:
-        raise _bad(f"{where}.expires", f"must be a whole number of seconds from 1 to {MAX_EXPIRES}, got {repr(value)[:40]}")
+        raise _bad(f"{where}.expires",
+                   f"must be a whole number of seconds from 1 to {MAX_EXPIRES}, got {repr(value)[:40]}")
     return value
 
 

@@ -64,21 +64,23 @@ def verify_signature(secret: bytes, body: bytes, header: str, *, now: float,
     """True when a ``v1`` in the header signs the body and ``t`` is within ``tolerance`` s of now."""
     fields = [part.strip().partition("=") for part in header.split(",")]
     stamps = [value for name, _, value in fields if name == "t"]
-    if len(stamps) != 1 or not stamps[0].isdigit() or abs(now - int(stamps[0])) > tolerance:
+    if len(stamps) != 1 or not (stamps[0].isascii() and stamps[0].isdigit()) or abs(now - int(stamps[0])) > tolerance:
         return False
-    expected = get_signature(secret, body, int(stamps[0]))
-    return any(hmac.compare_digest(expected, value) for name, _, value in fields if name == "v1")
+    expected = get_signature(secret, body, int(stamps[0])).encode("ascii")
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a header may carry any byte.
+    return any(hmac.compare_digest(expected, value.encode("utf-8", "surrogateescape"))
+               for name, _, value in fields if name == "v1")
 
 
 def backoff_delay(retry: int, *, base: float, cap: float, draw: float) -> float:
     """Full jitter: ``draw`` (0..1) times ``min(cap, base * 2**retry)``."""
-    return draw * min(cap, base * (2 ** retry))
+    return draw * min(cap, base * 2.0 ** retry)
 
 
 def retry_after_seconds(value: str | None, *, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date), or None if unusable."""
     text = (value or "").strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return float(text)
     try:
         when = parsedate_to_datetime(text)
@@ -86,7 +88,7 @@ def retry_after_seconds(value: str | None, *, now: float) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - now)
+    return max(0.0, float(when.timestamp()) - now)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,8 @@ def test_signature_known_answers(vector: dict) -> None:
     assert not verify_signature(b"another-secret-0123456", body, vector["header"], now=vector["timestamp"])
 
 
-@pytest.mark.parametrize("header", ["", "t=abc,v1=00", "v1=00", "t=1,t=1,v1=00", "t=1763621143", "garbage"])
+@pytest.mark.parametrize("header", ["", "t=abc,v1=00", "v1=00", "t=1,t=1,v1=00", "t=1763621143", "garbage",
+                                    "t=1763621143,v1=\u00e9\udcff", "t=\u0661\u0662,v1=00"])
 def test_verify_refuses_malformed_headers(header: str) -> None:
     assert not verify_signature(SECRET.encode(), BODY, header, now=1763621143)
 

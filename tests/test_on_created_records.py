@@ -92,7 +92,8 @@ def test_other_event_kinds_are_ignored_and_junk_is_reported() -> None:
     assert isinstance(junk, RecordProblem) and not junk.ignored and junk.index == 1
 
 
-@pytest.mark.parametrize("event", [b"\xff", "not json", "[]", json.dumps({"records": []}), json.dumps({"events": {}}), 7])
+@pytest.mark.parametrize("event", [b"\xff", "not json", "[]", json.dumps({"records": []}),
+                                   json.dumps({"events": {}}), 7])
 def test_an_event_that_is_not_an_oss_event_raises(event: object) -> None:
     with pytest.raises(InvalidArgument):
         parse_event(event)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@
     ├── UnsupportedMediaType         415 a body that is not JSON
     ├── ConfigError                  500 the deployment's configuration is wrong (``variable``)
     ├── UpstreamError                502 OSS or another upstream failed or timed out
+    │   └── DeliveryFailed           502 some records' webhook deliveries finally failed (``event_ids``)
     └── CredentialsError             503 no usable credentials right now
         └── CredentialsUnavailable   503 the same, once every source has been tried
 
@@ -125,6 +126,17 @@ class UpstreamError(PresignError):
 
     status = 502
     code = "UpstreamError"
+
+
+class DeliveryFailed(UpstreamError):
+    """Raised after every record of an event was tried, when some finally failed: names their event ids only."""
+
+    def __init__(self, event_ids: list[str], summary: dict[str, object], *, shown: int = 20) -> None:
+        more = " ..." if len(event_ids) > shown else ""
+        super().__init__(f"webhook delivery failed for {len(event_ids)} of {summary.get('records')} records: "
+                         f"event ids {', '.join(event_ids[:shown])}{more}")
+        self.event_ids = event_ids
+        self.summary = summary
 
 
 class CredentialsError(PresignError):

@@ -45,6 +45,7 @@ class WebhookStub:
         self.secret = secret
         self.requests: list[Request] = []
         self.accepted: list[tuple[dict, str]] = []
+        self.in_flight = self.most_in_flight = 0
         self._script: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _handler_for(self))
@@ -64,6 +65,12 @@ class WebhookStub:
         with self._lock:
             queue = self._script.get(path)
             return queue.pop(0) if queue else Answer()
+
+    def arrived(self, change: int) -> None:
+        """Count requests being answered right now, and the most at once."""
+        with self._lock:
+            self.in_flight += change
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
 
     def record(self, request: Request) -> None:
         """Keep one request."""
@@ -85,6 +92,13 @@ def _handler_for(stub: WebhookStub) -> type[Receiver]:
         secret = stub.secret.encode()
 
         def do_POST(self) -> None:
+            stub.arrived(+1)
+            try:
+                self._answer()
+            finally:
+                stub.arrived(-1)
+
+        def _answer(self) -> None:
             answer = stub.next_answer(self.path)
             if answer.delay:
                 time.sleep(answer.delay)

@@ -167,3 +167,61 @@ def _base_url(environ: Mapping[str, str], name: str) -> str | None:
         raise ConfigError(name, f"{name} must be an http or https URL without query or fragment, such as "
                                 f"https://links.example.com, got {raw[:100]!r}")
     return raw.rstrip("/")
+
+
+class OnCreatedSettings:
+    """Everything the object-created function reads from the environment, checked once (cold start)."""
+
+    __slots__ = ("signing", "rules", "budget", "concurrency", "attempts", "attempt_timeout", "link_signing_keys",
+                 "link_base_url")
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        from shared.on_created_rules import parse_rules
+
+        self.signing = load_signing_defaults(environ)
+        if not self.signing.region:
+            raise ConfigError("OSS_REGION", "OSS_REGION is required, for example cn-hangzhou")
+        if self.signing.cname and not self.signing.endpoint:
+            raise ConfigError("OSS_ENDPOINT", "OSS_CNAME=true needs OSS_ENDPOINT set to the custom domain")
+        self.rules = parse_rules(_inline_or_file(environ, "ON_CREATED_RULES"))
+        self.budget = whole_number(environ, "ON_CREATED_BUDGET", 30, high=900, unit="seconds ")
+        self.attempts = whole_number(environ, "ON_CREATED_ATTEMPTS", 4, high=10)
+        self.attempt_timeout = whole_number(environ, "ON_CREATED_ATTEMPT_TIMEOUT", 5, high=60, unit="seconds ")
+        self.concurrency = whole_number(environ, "ON_CREATED_CONCURRENCY", 4, high=16)
+        self.link_signing_keys = _text(environ, "LINK_SIGNING_KEYS")  # checked by LinkSigner, when used
+        self.link_base_url = _base_url(environ, "LINK_BASE_URL")
+        if self.rules.uses("redirect") and not (self.link_signing_keys and self.link_base_url):
+            raise ConfigError("LINK_SIGNING_KEYS" if not self.link_signing_keys else "LINK_BASE_URL",
+                              "redirect links need the links function: LINK_SIGNING_KEYS and LINK_BASE_URL")
+
+    def __repr__(self) -> str:
+        return f"OnCreatedSettings({self.signing!r}, {self.rules!r})"  # the rest may hold secrets
+
+
+def whole_number(environ: Mapping[str, str], name: str, default: int, *, high: int, unit: str = "") -> int:
+    """Read a whole number 1..high (``unit`` such as ``"seconds "`` for the message)."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise ConfigError(name, f"{name} must be a whole number {'of ' + unit if unit else ''}from 1 to {high}, "
+                                f"got {raw[:32]!r}")
+    return int(raw)
+
+
+def _inline_or_file(environ: Mapping[str, str], name: str) -> str:
+    """The variable's text, or the UTF-8 text of the file it names as ``@path``."""
+    raw = _text(environ, name)
+    if raw is None:
+        raise ConfigError(name, f"{name} is required: a JSON list of rules, inline or @path/to/rules.json")
+    if not raw.startswith("@"):
+        return raw
+    path = raw[1:].strip()
+    if not path:
+        raise ConfigError(name, f"{name}: '@' must be followed by a file path")
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(name, f"{name}: cannot read {path}: {reason}") from None

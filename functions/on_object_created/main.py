@@ -1,0 +1,24 @@
+"""Object-created function for functions-framework: ``functions-framework --source
+functions/on_object_created/main.py --target on_object_created [--port 9000]`` (custom runtimes, where
+Function Compute POSTs each event to ``/invoke``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is at the top, two levels up
+    sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
+
+import functions_framework  # noqa: E402
+
+from shared.on_created_runtime import build_on_created_handler, serve_invoke  # noqa: E402
+
+HANDLER = build_on_created_handler(os.environ)
+
+
+@functions_framework.http
+def on_object_created(request: object) -> tuple[bytes, int, dict[str, str]]:
+    """Flask request in (POST /invoke, the event as the body), (body, status, headers) out."""
+    return serve_invoke(HANDLER, request)

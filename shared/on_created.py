@@ -118,7 +118,8 @@ class ObjectCreatedHandler:
             return "failed", entry.event_id
 
     def _record(self, record: ObjectCreated, deadline: float, request_id: str) -> str:
-        log: dict[str, object] = {"request_id": request_id, "event_id": record.event_id, "bucket": record.bucket, "key": record.key}
+        log: dict[str, object] = {"request_id": request_id, "event_id": record.event_id, "bucket": record.bucket,
+                                  "key": record.key}
         rule = self.rules.match(record.key)
         if rule is None:
             self.audit.write("record_skipped", **log, reason="no rule matches the key")

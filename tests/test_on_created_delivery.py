@@ -81,6 +81,8 @@ def test_readme_receiver_rejects_old_or_forged(webhook: WebhookStub, age: int, s
     forged = {**headers, SIGNATURE_HEADER: signature_header(b"not-the-secret-0123", BODY, stamp)}
     assert requests.post(webhook.url(), data=BODY, headers=forged, timeout=5).status_code == 401
     assert len(webhook.accepted) == (1 if status == 204 else 0)
+    odd = {**headers, SIGNATURE_HEADER: "t=\u00b2,v1=00"}  # a digit to isdigit() that int() refuses
+    assert requests.post(webhook.url(), data=BODY, headers=odd, timeout=5).status_code == 401
 
 
 def test_backoff_is_full_jitter_capped() -> None:

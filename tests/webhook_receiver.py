@@ -12,7 +12,7 @@ class Receiver(BaseHTTPRequestHandler):
         fields = dict(pair for pair in pairs if len(pair) == 2)
         t, v1 = fields.get("t", ""), fields.get("v1", "").encode("latin-1")
         expected = hmac.new(self.secret, t.encode("latin-1") + b"." + body, hashlib.sha256).hexdigest().encode()
-        if not (t.isdigit() and abs(time.time() - int(t)) <= 300 and hmac.compare_digest(expected, v1)):
+        if not (t.isdecimal() and abs(time.time() - int(t)) <= 300 and hmac.compare_digest(expected, v1)):
             return self.send_error(401)
         self.send_response(self.accept(json.loads(body), self.headers["Idempotency-Key"]))
         self.end_headers()

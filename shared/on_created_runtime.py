@@ -21,7 +21,7 @@ from shared.audit import AuditLog
 from shared.errors import ConfigError, PresignError
 from shared.http.messages import HttpResponse, error_body, json_response
 from shared.issuer import utc_now
-from shared.runtime import _INVOCATION, build_provider  # the binding build_provider's context source reads
+from shared.runtime import build_provider, invocation
 
 if TYPE_CHECKING:
     from shared.link_tokens import LinkSigner
@@ -89,11 +89,8 @@ def _link_signer(keys: str | None) -> LinkSigner:
 
 def serve_oss_event(handler: EventHandler, event: object, context: object = None) -> dict[str, object]:
     """Handle one OSS trigger event under its invocation context; raise when FC should retry it."""
-    token = _INVOCATION.set(context)
-    try:
+    with invocation(context):
         return handler.handle(event, request_id=_request_id(context))  # type: ignore[arg-type]
-    finally:
-        _INVOCATION.reset(token)
 
 
 def serve_invoke(handler: EventHandler, flask_request: object) -> tuple[bytes, int, dict[str, str]]:
@@ -114,16 +111,14 @@ def invoke_response(handler: EventHandler, *, method: str, path: str, headers: M
                                               "request_id": request_id}})
     if path == INITIALIZE_PATH:  # the instance was initialised when this module was imported
         return json_response(200, {"status": "ok"})
-    token = _INVOCATION.set(_header_context(headers, request_id))
-    try:
-        summary = handler.handle(body, request_id=request_id)
-    except PresignError as error:
-        payload = error_body(error, request_id)
-        if hasattr(error, "summary"):
-            payload["summary"] = error.summary
-        return json_response(error.status, payload, {"x-fc-status": "404"})
-    finally:
-        _INVOCATION.reset(token)
+    with invocation(_header_context(headers, request_id)):
+        try:
+            summary = handler.handle(body, request_id=request_id)
+        except PresignError as error:
+            payload = error_body(error, request_id)
+            if hasattr(error, "summary"):
+                payload["summary"] = error.summary
+            return json_response(error.status, payload, {"x-fc-status": "404"})
     return json_response(200, summary, {"x-fc-status": "200"})
 
 

@@ -11,8 +11,9 @@ asks it first, before the cached sources.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import IO, Protocol
 
@@ -23,6 +24,16 @@ from shared.http.wsgi import request_from_environ, respond
 from shared.issuer import utc_now
 
 _INVOCATION: contextvars.ContextVar[object | None] = contextvars.ContextVar("fc_invocation_context", default=None)
+
+
+@contextlib.contextmanager
+def invocation(context: object) -> Iterator[None]:
+    """Bind an invocation's context (and so its credentials) for the code that serves it."""
+    token = _INVOCATION.set(context)
+    try:
+        yield
+    finally:
+        _INVOCATION.reset(token)
 
 
 class App(Protocol):
@@ -136,8 +147,7 @@ def build_links_app(environ: Mapping[str, str], *, clock: Callable[[], datetime]
 
 def serve_fc_event(app: App, event: object, context: object = None) -> dict[str, object]:
     """Answer one FC 3.0 or API Gateway event with the response dict both expect."""
-    token = _INVOCATION.set(context)
-    try:
+    with invocation(context):
         try:
             request = request_from_event(event)  # type: ignore[arg-type]
         except PresignError as error:
@@ -145,8 +155,6 @@ def serve_fc_event(app: App, event: object, context: object = None) -> dict[str,
         if not request.request_id:
             request.request_id = _request_id(context)
         return response_to_event(app.handle(request))
-    finally:
-        _INVOCATION.reset(token)
 
 
 def serve_wsgi(app: App, environ: dict[str, object], start_response: Callable[..., object]) -> Iterable[bytes]:

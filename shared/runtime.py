@@ -84,64 +84,64 @@ def build_provider(environ: Mapping[str, str], *, clock: Callable[[], datetime],
     return _InvocationFirst(default_provider(environ, session=session, clock=clock))
 
 
+def _gate_and_issuer(settings: object, environ: Mapping[str, str], *, clock: Callable[[], datetime],
+                     provider: object, session: object) -> tuple[object, object, object]:
+    """What the presign and links apps share: the authenticator, the policy and the issuer."""
+    from shared.auth import Authenticator
+    from shared.issuer import Issuer
+    from shared.policy import Policy
+
+    authenticator = Authenticator.from_settings(
+        api_keys=settings.api_keys, jwt_secrets=settings.jwt_secrets, jwt_issuer=settings.jwt_issuer,  # type: ignore[attr-defined]
+        jwt_audience=settings.jwt_audience, trust_gateway=settings.trust_gateway,  # type: ignore[attr-defined]
+        gateway_header=settings.gateway_header)  # type: ignore[attr-defined]
+    policy = Policy.parse(settings.policy)  # type: ignore[attr-defined]
+    signing = settings.signing  # type: ignore[attr-defined]
+    issuer = Issuer(provider or build_provider(environ, clock=clock, session=session), region=signing.region,
+                    endpoint=signing.endpoint, cname=signing.cname, clock=clock)
+    return authenticator, policy, issuer
+
+
 def build_presign_app(environ: Mapping[str, str], *, clock: Callable[[], datetime] = utc_now,
                       provider: object = None, session: object = None, audit_stream: IO[str] | None = None) -> App:
     """Read and check the configuration once; a bad one gives an app that answers 500 ConfigError."""
     from shared.audit import AuditLog
-    from shared.auth import Authenticator
     from shared.config import PresignSettings
-    from shared.issuer import Issuer
     from shared.oss_client import OssClient
-    from shared.policy import Policy
     from shared.presign_app import BrokenApp, PresignApp
 
     audit = AuditLog(clock, audit_stream)
     try:
         settings = PresignSettings(environ)
-        authenticator = Authenticator.from_settings(
-            api_keys=settings.api_keys, jwt_secrets=settings.jwt_secrets, jwt_issuer=settings.jwt_issuer,
-            jwt_audience=settings.jwt_audience, trust_gateway=settings.trust_gateway,
-            gateway_header=settings.gateway_header)
-        policy = Policy.parse(settings.policy)
-        provider = provider or build_provider(environ, clock=clock, session=session)
-        issuer = Issuer(provider, region=settings.signing.region, endpoint=settings.signing.endpoint,  # type: ignore[arg-type]
-                        cname=settings.signing.cname, clock=clock)
+        authenticator, policy, issuer = _gate_and_issuer(settings, environ, clock=clock, provider=provider,
+                                                         session=session)
     except ConfigError as error:
         return BrokenApp(error, audit)
-    return PresignApp(settings, authenticator=authenticator, policy=policy, issuer=issuer,
-                      oss=OssClient(issuer, session=session), audit=audit, clock=clock)
+    return PresignApp(settings, authenticator=authenticator, policy=policy, issuer=issuer,  # type: ignore[arg-type]
+                      oss=OssClient(issuer, session=session), audit=audit, clock=clock)  # type: ignore[arg-type]
 
 
 def build_links_app(environ: Mapping[str, str], *, clock: Callable[[], datetime] = utc_now,
                     provider: object = None, session: object = None, audit_stream: IO[str] | None = None) -> App:
-    """The links function's app, wired like the presign app plus the link signer and revocation."""
+    """The links function's app: the presign app's gate and issuer, plus the link signer and revocation."""
     from shared.audit import AuditLog
-    from shared.auth import Authenticator
     from shared.config import LinksSettings
-    from shared.issuer import Issuer
     from shared.link_tokens import LinkSigner
     from shared.links_app import LinksApp
     from shared.oss_client import OssClient
-    from shared.policy import Policy
     from shared.presign_app import BrokenApp
     from shared.revocation import Revocation
 
     audit = AuditLog(clock, audit_stream)
     try:
         settings = LinksSettings(environ)
-        authenticator = Authenticator.from_settings(
-            api_keys=settings.api_keys, jwt_secrets=settings.jwt_secrets, jwt_issuer=settings.jwt_issuer,
-            jwt_audience=settings.jwt_audience, trust_gateway=settings.trust_gateway,
-            gateway_header=settings.gateway_header)
-        policy = Policy.parse(settings.policy)
         signer = LinkSigner.from_setting(settings.signing_keys)
-        provider = provider or build_provider(environ, clock=clock, session=session)
-        issuer = Issuer(provider, region=settings.signing.region, endpoint=settings.signing.endpoint,  # type: ignore[arg-type]
-                        cname=settings.signing.cname, clock=clock)
+        authenticator, policy, issuer = _gate_and_issuer(settings, environ, clock=clock, provider=provider,
+                                                         session=session)
     except ConfigError as error:
         return BrokenApp(error, audit)
-    revocation = Revocation.from_settings(settings, OssClient(issuer, session=session))
-    return LinksApp(settings, authenticator=authenticator, policy=policy, issuer=issuer, signer=signer,
+    revocation = Revocation.from_settings(settings, OssClient(issuer, session=session))  # type: ignore[arg-type]
+    return LinksApp(settings, authenticator=authenticator, policy=policy, issuer=issuer, signer=signer,  # type: ignore[arg-type]
                     revocation=revocation, audit=audit, clock=clock)
 
 

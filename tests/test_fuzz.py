@@ -94,3 +94,36 @@ def test_fuzz_the_http_api(seed: int) -> None:
             assert set(error) == {"code", "message", "request_id"}
         text = body.decode("utf-8", "replace")
         assert API_KEY not in text and JWT_SECRET not in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fuzz_the_link_token_parser(seed: int) -> None:
+    """Random tokens, mutations of a real one and random bytes: one InvalidLink, nothing else."""
+    from datetime import datetime, timezone
+
+    from shared.errors import InvalidLink
+    from shared.link_tokens import LinkSigner, new_link
+
+    now = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)
+    signer = LinkSigner.from_setting("k1:link-signing-secret-one-0123456789")
+    genuine = signer.sign(new_link(bucket="examplebucket", key="reports/é.pdf", ttl=3600, url_expires=300, now=now))
+    alphabet = string.ascii_letters + string.digits + "-_=+/.%~ \x00é"
+    rng = random.Random(seed)
+    deadline = time.monotonic() + 5
+    for _ in range(5000):
+        if time.monotonic() > deadline:
+            break
+        roll = rng.random()
+        if roll < 0.4:
+            chars = list(genuine)
+            for _ in range(rng.randint(1, 4)):
+                chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+            token = "".join(chars)
+        elif roll < 0.6:
+            token = genuine[: rng.randrange(len(genuine))] + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+        else:
+            token = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        if token == genuine:
+            continue
+        with pytest.raises(InvalidLink):
+            signer.unsign(token, now=now)

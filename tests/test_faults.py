@@ -135,3 +135,26 @@ def test_oss_slow_for_check_exists_is_502_within_the_timeout(serve) -> None:  # 
 
 def test_iso_helper_is_what_the_service_sends() -> None:
     assert iso(datetime.fromisoformat("2026-11-21T06:00:00+00:00")) == "2026-11-21T06:00:00Z"
+
+
+@pytest.mark.parametrize("fail_open", [False, True], ids=["fail-closed", "fail-open"])
+def test_slow_revocation_object_is_answered_within_the_timeout(serve, fail_open: bool) -> None:  # noqa: F811
+    """OSS slower than the read timeout for the revocation object: 502 (fail closed) or the redirect."""
+    from shared.runtime import build_links_app
+
+    slow = serve(lambda request: Reply(200, {"revoked_ids": []}, delay=4.0))
+    env = environment(OSS_ENDPOINT=slow.url, LINK_SIGNING_KEYS="k1:" + "s" * 40, LINK_BASE_URL="https://dl.example.com",
+                      LINK_REVOCATION_OBJECT="revocation.json", LINK_REVOCATION_FAIL_OPEN="true" if fail_open else "")
+    app = build_links_app(env, audit_stream=io.StringIO())
+    made = app.handle(HttpRequest("POST", "/links", headers={**ALICE, "content-type": "application/json"},
+                                  body=json.dumps({"key": "reports/a", "ttl": "1d"}).encode(), request_id="r"))
+    assert made.status == 200, made.body
+    path = urlsplit(json.loads(made.body)["link"]).path
+    started = time.monotonic()
+    click = app.handle(HttpRequest("GET", path, headers={}, request_id="c"))
+    assert time.monotonic() - started < 3.9
+    if fail_open:
+        assert click.status == 302  # and only ever to the configured endpoint:
+        assert urlsplit(click.headers["Location"]).netloc == urlsplit(slow.url).netloc
+    else:
+        assert click.status == 502 and json.loads(click.body)["error"]["code"] == "UpstreamError"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.errors import InvalidArgument
+from shared.fields import json_event
 from shared.object_keys import check_object_name
 
 CREATED_PREFIX = "ObjectCreated:"
@@ -58,7 +59,7 @@ class RecordProblem:
 
 def parse_event(event: bytes | str | Mapping[str, object]) -> list[ObjectCreated | RecordProblem]:
     """One entry per record, in order; raise InvalidArgument when the event itself is not an OSS event."""
-    document = _as_mapping(event)
+    document = json_event(event)
     records = document.get("events")
     if not isinstance(records, list):
         raise InvalidArgument("events", "an OSS trigger event must hold an 'events' list")
@@ -124,23 +125,3 @@ def _text(parent: Mapping[str, object], name: str, path: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidArgument(path, f"{path} is missing or not a non-empty string")
     return value
-
-
-def _as_mapping(event: bytes | str | Mapping[str, object]) -> Mapping[str, object]:
-    """The event as a mapping: FC passes bytes, some runtimes and tests a str or a dict."""
-    if isinstance(event, Mapping):
-        return event
-    if isinstance(event, (bytes, bytearray)):
-        try:
-            event = bytes(event).decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidArgument("event", "the event is not UTF-8 JSON") from None
-    if not isinstance(event, str):
-        raise InvalidArgument("event", f"the event must be JSON, got {type(event).__name__}")
-    try:
-        document = json.loads(event)
-    except ValueError:
-        raise InvalidArgument("event", "the event is not valid JSON") from None
-    if not isinstance(document, Mapping):
-        raise InvalidArgument("event", "the event must be a JSON object")
-    return document

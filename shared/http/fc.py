@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from urllib.parse import unquote
 
 from shared.errors import InvalidArgument, PayloadTooLarge
+from shared.fields import json_event
 from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse
 
 
 def request_from_event(event: bytes | str | Mapping[str, object]) -> HttpRequest:
     """Adapt an FC 3.0 HTTP trigger or API Gateway event; raise InvalidArgument for anything else."""
-    shape = _as_mapping(event)
+    shape = json_event(event)
     if isinstance(shape.get("requestContext"), Mapping) and "rawPath" in shape:
         return _from_fc3(shape)
     if "httpMethod" in shape and "path" in shape:
@@ -43,25 +43,6 @@ def response_to_event(response: HttpResponse) -> dict[str, object]:
     except UnicodeDecodeError:
         return {"statusCode": response.status, "headers": headers,
                 "body": base64.b64encode(response.body).decode("ascii"), "isBase64Encoded": True}
-
-
-def _as_mapping(event: bytes | str | Mapping[str, object]) -> Mapping[str, object]:
-    if isinstance(event, Mapping):
-        return event
-    if isinstance(event, (bytes, bytearray)):
-        try:
-            event = bytes(event).decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidArgument("event", "event is not UTF-8 JSON") from None
-    if not isinstance(event, str):
-        raise InvalidArgument("event", f"event must be JSON, got {type(event).__name__}")
-    try:
-        shape = json.loads(event)
-    except ValueError:
-        raise InvalidArgument("event", "event is not valid JSON") from None
-    if not isinstance(shape, Mapping):
-        raise InvalidArgument("event", "event must be a JSON object")
-    return shape
 
 
 def _from_fc3(event: Mapping[str, object]) -> HttpRequest:

@@ -15,7 +15,6 @@ from typing import IO
 
 from shared.config import SigningDefaults, load_signing_defaults
 from shared.errors import InvalidArgument, PresignError
-from shared.explain import run_explain
 from shared.object_keys import check_object_name
 from shared.package import add_parser as add_package_parser
 from shared.signer import check_expires, presign
@@ -88,7 +87,7 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="a header the client sends with the URL")
     explain.add_argument("--method", help="the client's method (default: whichever the URL is signed for)")
     explain.add_argument("--bucket", help="the bucket, when the URL's host is a custom domain")
-    explain.set_defaults(run=run_explain)
+    explain.set_defaults(run=_run_explain)
     serve = commands.add_parser("serve", help="serve the functions against a local, signature-checking bucket",
                                 description="Serve the HTTP functions on 127.0.0.1 against a local bucket that "
                                             "checks signatures (or real OSS when OSS_BUCKET is set).")
@@ -106,6 +105,12 @@ def _build_parser() -> argparse.ArgumentParser:
 def _default_provider(environ: Mapping[str, str]) -> object:
     from shared.credentials import default_provider
     return default_provider(environ)
+
+
+def _run_explain(args: argparse.Namespace, **streams: object) -> int:
+    from shared.explain import run_explain
+
+    return run_explain(args, **streams)  # type: ignore[arg-type]
 
 
 def _run_serve(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], **_: object) -> int:

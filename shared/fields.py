@@ -88,3 +88,13 @@ def json_event(event: object) -> Mapping[str, object]:
     if not isinstance(document, Mapping):
         raise InvalidArgument("event", "the event must be a JSON object")
     return document
+
+
+def unique_names(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``json.loads`` hook that refuses a repeated name: a second "alice" must not replace the first."""
+    document: dict[str, object] = {}
+    for name, value in pairs:
+        if name in document:
+            raise ValueError(f"the name {name[:64]!r} appears twice in one object")
+        document[name] = value
+    return document

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, InvalidArgument
+from shared.fields import unique_names
 from shared.webhooks import Webhook
 
 VARIABLE = "ON_CREATED_RULES"
@@ -81,7 +82,7 @@ class RuleSet:
 def parse_rules(text: str) -> RuleSet:
     """Check the JSON text of ``ON_CREATED_RULES``; raise a ConfigError pointing at the first mistake."""
     try:
-        document = json.loads(text, object_pairs_hook=_unique_names)
+        document = json.loads(text, object_pairs_hook=unique_names)
     except ValueError as exc:
         raise ConfigError(VARIABLE, f"{VARIABLE} is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(document, list) or not document:
@@ -181,15 +182,6 @@ def _known(where: str, spec: Mapping[str, object], allowed: frozenset[str]) -> N
     if unknown:
         raise _bad(where, f"unknown field {', '.join(repr(name[:64]) for name in unknown)} "
                           f"(allowed: {', '.join(sorted(allowed))})")
-
-
-def _unique_names(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    names: dict[str, object] = {}
-    for name, value in pairs:
-        if name in names:
-            raise ValueError(f"the field {name[:64]!r} appears twice in one object")
-        names[name] = value
-    return names
 
 
 def _bad(where: str, problem: str) -> ConfigError:

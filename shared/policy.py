@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from shared.errors import AccessDenied, ConfigError
+from shared.fields import unique_names
 
 if TYPE_CHECKING:
     from shared.auth import Principal
@@ -136,7 +137,7 @@ class Policy:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
                 raise ConfigError(VARIABLE, f"{VARIABLE}: cannot read {path}: {reason}") from exc
         try:
-            document = json.loads(text, object_pairs_hook=_unique_names)
+            document = json.loads(text, object_pairs_hook=unique_names)
         except ValueError as exc:
             raise ConfigError(VARIABLE, f"{VARIABLE} is not valid JSON: {exc}") from exc
         return cls(_principals(document))
@@ -292,16 +293,6 @@ def _allow(where: str, spec: Mapping[str, object]) -> frozenset[str]:
 def _longer(candidate: int | None, best: int | None) -> bool:
     """True if a lifetime cap is more generous than the best so far (None: no cap)."""
     return best is not None and (candidate is None or candidate > best)
-
-
-def _unique_names(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """Refuse repeated names: a second "alice" would silently replace the first."""
-    document: dict[str, object] = {}
-    for name, value in pairs:
-        if name in document:
-            raise ValueError(f"the name {name!r} appears twice in one object")
-        document[name] = value
-    return document
 
 
 def _bad(where: str, problem: str) -> ConfigError:

@@ -92,10 +92,22 @@ def _handler_for(stub: WebhookStub) -> type[Receiver]:
         secret = stub.secret.encode()
 
         def do_POST(self) -> None:
+            self._counted = True
             stub.arrived(+1)
             try:
                 self._answer()
             finally:
+                self._leave()
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            # A request stops counting as in flight once its answer starts: the client may send its
+            # next request as soon as it has read this one, before this thread would get to count down.
+            self._leave()
+            super().send_response(code, message)
+
+        def _leave(self) -> None:
+            if self._counted:
+                self._counted = False
                 stub.arrived(-1)
 
         def _answer(self) -> None:

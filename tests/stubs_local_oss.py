@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from shared.credentials import Credentials
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.signer import PresignedUrl, presign
 from stubs_credentials import T0, FakeClock
 

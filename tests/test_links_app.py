@@ -22,7 +22,7 @@ from shared.auth import encode_jwt
 from shared.content_disposition import content_disposition
 from shared.credentials import Credentials, ExplicitSource
 from shared.http.messages import HttpRequest, HttpResponse
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.runtime import build_links_app, serve_wsgi
 from shared.signer import presign
 

@@ -20,7 +20,7 @@ from presign_env import ACCESS_KEY, API_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
 
 from shared.content_disposition import content_disposition
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.signer import presign_now
 
 HEADERS = {"X-Api-Key": API_KEY}

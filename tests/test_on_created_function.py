@@ -22,7 +22,7 @@ from processes import ROOT, free_port, functions_framework_command, running
 from shared.config import OnCreatedSettings
 from shared.content_disposition import content_disposition
 from shared.errors import ConfigError, DeliveryFailed
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.on_created_runtime import build_on_created_handler, invoke_response, serve_oss_event
 from shared.runtime import build_links_app, serve_wsgi
 from shared.signer import presign_now

@@ -13,7 +13,7 @@ from events import apigw_event, fc3_event
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, environment
 from shared.auth import encode_jwt
 from shared.http.messages import HttpRequest, HttpResponse
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.runtime import build_presign_app, serve_fc_event
 from shared.signer import presign
 

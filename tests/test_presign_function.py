@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from presign_env import ACCESS_KEY, API_KEY, assert_signed_by, environment
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.signer import presign_now
 from processes import ROOT, free_port, functions_framework_command, running
 

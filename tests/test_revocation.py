@@ -16,7 +16,7 @@ from shared.credentials import ExplicitSource
 from shared.errors import ConfigError, InvalidLink, NotFound, UpstreamError
 from shared.issuer import Issuer
 from shared.link_tokens import new_link
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.oss_client import OssClient
 from shared.revocation import (
     UNAVAILABLE,

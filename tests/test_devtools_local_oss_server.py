@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from shared.credentials import Credentials
-from shared.local_oss import LocalOss
+from shared.devtools.local_oss import LocalOss
 from shared.signer import presign, sign_request
 from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket, error_of  # noqa: F401  (fixture)
 
@@ -282,7 +282,7 @@ def test_content_md5_that_matches_is_accepted(bucket: Bucket) -> None:
 def test_a_taken_port_is_named_and_logs_carry_no_query(bucket: Bucket, caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{bucket.oss.port}"):
         LocalOss(bucket.root, credentials=[KEYS], region=REGION, port=bucket.oss.port).start()
-    caplog.set_level(logging.DEBUG, logger="shared.local_oss")
+    caplog.set_level(logging.DEBUG, logger="shared.devtools.local_oss")
     url = bucket.presign("k.txt").url
     assert _send(bucket, "GET", url).status_code == 404
     with socket.create_connection(("127.0.0.1", bucket.oss.port), timeout=TIMEOUT) as raw:

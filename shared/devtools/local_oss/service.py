@@ -13,10 +13,10 @@ from typing import BinaryIO, Protocol
 
 from shared.canonical import UNSIGNED_PAYLOAD
 from shared.credentials.value import Credentials
-from shared.local_oss.addressing import ObjectRequest, bucket_and_key, bucket_from_host, decode_query, split_target
-from shared.local_oss.errors import OssError
-from shared.local_oss.store import ObjectStore, StoredObject
-from shared.local_oss.verify import Authorization, verify
+from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, bucket_from_host, decode_query, split_target
+from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.store import ObjectStore, StoredObject
+from shared.devtools.local_oss.verify import Authorization, verify
 
 # Query parameters that override a GET's response headers, and the header each sets.
 RESPONSE_OVERRIDES = {

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import pytest
 
-from shared.cli import main
+from shared.devtools.cli import main
 from shared.credentials import Credentials
-from shared.explain import Explanation, explain
+from shared.devtools.explain import Explanation, explain
 from shared.signer import presign
 from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket  # noqa: F401  (fixture)
 

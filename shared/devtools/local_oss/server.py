@@ -4,7 +4,7 @@
                   buckets=["examplebucket"]) as oss:
         url = presign(..., endpoint=oss.endpoint, ...)
 
-It logs to the ``shared.local_oss`` logger at DEBUG, without query strings (they carry signatures).
+It logs to the ``shared.devtools.local_oss`` logger at DEBUG, without query strings (they carry signatures).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from shared.credentials.value import Credentials
-from shared.local_oss.errors import OssError, error_body
-from shared.local_oss.service import BucketService, Incoming, Reply
-from shared.local_oss.store import ObjectStore
+from shared.devtools.local_oss.errors import OssError, error_body
+from shared.devtools.local_oss.service import BucketService, Incoming, Reply
+from shared.devtools.local_oss.store import ObjectStore
 
-logger = logging.getLogger("shared.local_oss")
+logger = logging.getLogger("shared.devtools.local_oss")
 DRAIN_LIMIT = 8 << 20  # read and drop up to this much of a refused upload, so the client sees the answer
 _CHUNK = 1 << 16
 _QUERY = re.compile(r"\?[^\s'\"]*")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.local_oss.errors import OssError
-from shared.local_oss.store import ObjectStore, key_segments
+from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.store import ObjectStore, key_segments
 
 AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 HOSTILE = ["../../etc/passwd", "..", ".", "a/../../..", "..\\..\\windows", "a\\..\\..\\b", "C:evil", "c:/x",

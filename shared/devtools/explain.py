@@ -1,6 +1,6 @@
 """``python -m shared explain URL``: say in plain words whether a presigned URL is valid now, and why not.
 
-One verifier, two front ends: the checks are ``shared.local_oss.verify``'s, the ones the local
+One verifier, two front ends: the checks are ``shared.devtools.local_oss.verify``'s, the ones the local
 bucket runs. This module turns a URL into the requests it can stand for (each method; virtual host
 or path style), runs the checks on each, tries the one repair that names a cause by itself (a
 ``+`` that became a space on the way), and words the result. It never prints the URL, its
@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 from shared.credentials.value import Credentials
 from shared.errors import InvalidArgument
-from shared.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
-from shared.local_oss.errors import OssError
-from shared.local_oss.verify import REDACTED, AuthFailure, Authorization, expectation, problems
+from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
+from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.verify import REDACTED, AuthFailure, Authorization, expectation, problems
 from shared.signer import METHODS, iso8601
 
 MAX_SPACES = 8  # spaces tried as '+' in every combination (2**8 checks at most per request)

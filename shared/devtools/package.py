@@ -1,6 +1,7 @@
 """``python -m shared package``: one reproducible code zip per function for the Function Compute Python runtime.
 
-Each zip holds, at its root, the function's folder (``index.py`` ...), ``shared/``, and what the native
+Each zip holds, at its root, the function's folder (``index.py`` ...), ``shared/`` without the development
+tools (``shared/devtools/``, ``shared/__main__.py``), and what the native
 FC handler needs from ``requirements.txt`` (``requests`` and its dependencies), vendored by pip for the
 target Python and platform. functions-framework and Flask stay out: they serve the container path.
 
@@ -25,7 +26,7 @@ from typing import IO, Any
 
 from shared.errors import InvalidArgument, UpstreamError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_REQUIREMENTS = ("requests",)  # what the FC handlers import; functions-framework is the container path's
 PYTHON_VERSIONS = ("3.10", "3.12")  # the Function Compute Python runtimes this targets
 PLATFORM = "manylinux2014_x86_64"
@@ -35,6 +36,8 @@ PIP_TIMEOUT = 300.0
 _SKIPPED_DIRS = frozenset({"__pycache__", "tests", ".pytest_cache", ".mypy_cache"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _PIP_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})  # differ per install
+# The development tools (this packager among them) and their entry point: no function reaches them.
+DEVTOOLS = ("shared/devtools/", "shared/__main__.py")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -116,7 +119,9 @@ def _files(folder: Path, prefix: str, *, vendored: bool = False) -> Iterator[tup
                 continue
             if vendored and here.name.endswith(".dist-info") and name in _PIP_RECORDS:
                 continue
-            yield prefix + path.relative_to(folder).as_posix(), path
+            name_in_zip = prefix + path.relative_to(folder).as_posix()
+            if not name_in_zip.startswith(DEVTOOLS):
+                yield name_in_zip, path
 
 
 def package_entries(function: str, *, root: Path = ROOT, vendor_dir: Path | None = None) -> dict[str, Path]:

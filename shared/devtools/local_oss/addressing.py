@@ -16,7 +16,7 @@ from urllib.parse import unquote_to_bytes
 
 from shared.endpoints import check_bucket
 from shared.errors import InvalidArgument
-from shared.local_oss.errors import OssError
+from shared.devtools.local_oss.errors import OssError
 
 
 @dataclass(frozen=True)

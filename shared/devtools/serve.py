@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import IO
 
 from shared.credentials import Credentials
+from shared.devtools.usage import UsageError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_KEY = "hello.txt"
 SAMPLE = b"Hello from the local OSS bucket!\n"
 START_TIMEOUT = 60.0
@@ -158,7 +159,7 @@ def serve(*, data: Path, bucket: str, region: str, oss_port: int, presign_port: 
 
 def _start_local(services: Services, data: Path, bucket: str, region: str, oss_port: int, links_port: int,
                  out: IO[str]) -> dict[str, str]:
-    from shared.local_oss import LocalOss
+    from shared.devtools.local_oss import LocalOss
     from shared.signer import presign_now
 
     settings = dev_settings(data)
@@ -214,10 +215,4 @@ def run(args: object, *, environ: Mapping[str, str], stdout: IO[str]) -> int:
                      oss_port=args.oss_port, presign_port=args.port, links_port=args.links_port,  # type: ignore[attr-defined]
                      environ=environ, out=stdout, stop=stop)
     except ServeError as error:
-        raise _usage(str(error)) from None
-
-
-def _usage(message: str) -> Exception:
-    from shared.cli import UsageError
-
-    return UsageError(message)
+        raise UsageError(str(error)) from None

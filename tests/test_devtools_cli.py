@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from shared.cli import main, parse_time
+from shared.devtools.cli import main, parse_time
 from shared.errors import InvalidArgument
 from stubs_credentials import Reply, serve  # noqa: F401  (fixture)
 

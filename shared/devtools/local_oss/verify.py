@@ -30,8 +30,8 @@ from shared.canonical import (ALGORITHM, RESERVED_PARAMS, UNSIGNED_PAYLOAD, cano
                               signed_headers, signing_key, string_to_sign, uri_encode)
 from shared.credentials.value import Credentials
 from shared.errors import InvalidArgument
-from shared.local_oss.addressing import ObjectRequest
-from shared.local_oss.errors import OssError
+from shared.devtools.local_oss.addressing import ObjectRequest
+from shared.devtools.local_oss.errors import OssError
 from shared.signer import MAX_EXPIRES, iso8601
 
 QUERY, HEADER = "query", "header"

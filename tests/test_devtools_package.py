@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from events import fc3_event, load_event
 
-from shared.cli import main
+from shared.devtools.cli import main
 from shared.errors import InvalidArgument, UpstreamError
-from shared.package import (
+from shared.devtools.package import (
     FILE_MODE,
     ZIP_TIME,
     Package,
@@ -116,6 +116,15 @@ def test_zip_holds_the_function_shared_and_requests_only(packages: dict[str, Pac
     assert not tops & {"flask", "functions_framework", "werkzeug", "gunicorn", "pytest", "bin", "tests"}
     assert not [name for name in entries if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
     assert not [name for name in entries if name.split("/")[-1] in ("RECORD", "INSTALLER", "REQUESTED")]
+
+
+@pytest.mark.parametrize("function", function_names())
+def test_zip_leaves_the_development_tools_out(packages: dict[str, Package], function: str) -> None:
+    entries = names(packages[function])
+    tools = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "shared" / "devtools").rglob("*.py"))
+    assert "shared/devtools/cli.py" in tools and "shared/devtools/local_oss/server.py" in tools
+    assert not [name for name in entries if name.startswith("shared/devtools/")]
+    assert "shared/__main__.py" not in entries and "shared/__init__.py" in entries
 
 
 @pytest.mark.parametrize("function", function_names())

@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from shared.endpoints import check_bucket
 from shared.errors import InvalidArgument
-from shared.local_oss.errors import OssError
+from shared.devtools.local_oss.errors import OssError
 from shared.object_keys import check_object_name
 
 NAME_MAX = 255  # bytes in one file name on common file systems

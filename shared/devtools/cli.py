@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import IO
+from typing import IO, NoReturn
 
 from shared.config import SigningDefaults, load_signing_defaults
 from shared.errors import InvalidArgument, PresignError
 from shared.object_keys import check_object_name
-from shared.package import add_parser as add_package_parser
+from shared.devtools.package import add_parser as add_package_parser
+from shared.devtools.usage import USAGE_ERROR, Parser, UsageError
 from shared.signer import check_expires, presign
 
-USAGE_ERROR = 2
 # Batch line fields and the type each must have.
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "bucket": str, "key": str, "region": str, "endpoint": str, "method": str, "expires": int,
@@ -28,15 +29,12 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-class UsageError(Exception):
-    """Raised for a command line that cannot run: the message says what to fix."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see: python -m shared {self.prog.split()[-1]} --help)")
+def run() -> NoReturn:
+    """``python -m shared``: run the command line and exit with its status."""
+    # A failed command's one-line error names every credential source and why it failed; the
+    # chain's warnings on the way there would only repeat it.
+    logging.getLogger("shared").setLevel(logging.ERROR)
+    sys.exit(main())
 
 
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
@@ -57,8 +55,8 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m shared", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    parser = Parser(prog="python -m shared", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", parser_class=Parser)
     sign = commands.add_parser("sign", help="print a presigned URL",
                                description="Print an OSS Signature V4 presigned URL for KEY.")
     sign.add_argument("key", nargs="?", metavar="KEY", help="object key")
@@ -108,13 +106,13 @@ def _default_provider(environ: Mapping[str, str]) -> object:
 
 
 def _run_explain(args: argparse.Namespace, **streams: object) -> int:
-    from shared.explain import run_explain
+    from shared.devtools.explain import run_explain
 
     return run_explain(args, **streams)  # type: ignore[arg-type]
 
 
 def _run_serve(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], **_: object) -> int:
-    from shared.serve import run
+    from shared.devtools.serve import run
 
     return run(args, environ=environ, stdout=stdout)
 

@@ -114,7 +114,7 @@ class LinksSettings(PresignSettings):
 
 def _link_ids(environ: Mapping[str, str], name: str) -> frozenset[str]:
     """Link ids separated by commas or white space; each one 16 base64url characters."""
-    from shared.link_tokens import is_link_id
+    from shared.links.tokens import is_link_id
 
     ids = frozenset((environ.get(name) or "").replace(",", " ").split())
     for link_id in sorted(ids):
@@ -125,7 +125,7 @@ def _link_ids(environ: Mapping[str, str], name: str) -> frozenset[str]:
 
 
 def _utc_time(environ: Mapping[str, str], name: str) -> datetime | None:
-    from shared.revocation import parse_utc_time
+    from shared.links.revocation import parse_utc_time
 
     raw = _text(environ, name)
     try:
@@ -136,8 +136,8 @@ def _utc_time(environ: Mapping[str, str], name: str) -> datetime | None:
 
 def _object(environ: Mapping[str, str], name: str, default_bucket: str | None) -> tuple[str, str] | None:
     """``oss://bucket/key``, or a key in ``OSS_BUCKET``."""
-    from shared.endpoints import check_bucket
-    from shared.object_keys import check_object_name
+    from shared.oss.endpoints import check_bucket
+    from shared.oss.object_keys import check_object_name
 
     raw = _text(environ, name)
     if raw is None:
@@ -176,7 +176,7 @@ class OnCreatedSettings:
                  "link_base_url")
 
     def __init__(self, environ: Mapping[str, str]) -> None:
-        from shared.on_created_rules import parse_rules
+        from shared.object_created.rules import parse_rules
 
         self.signing = load_signing_defaults(environ)
         if not self.signing.region:

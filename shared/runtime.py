@@ -21,7 +21,7 @@ from shared.errors import ConfigError, PresignError
 from shared.http.fc import request_from_event, response_to_event
 from shared.http.messages import HttpRequest, HttpResponse, error_response
 from shared.http.wsgi import request_from_environ, respond
-from shared.issuer import utc_now
+from shared.oss.issuer import utc_now
 
 _INVOCATION: contextvars.ContextVar[object | None] = contextvars.ContextVar("fc_invocation_context", default=None)
 
@@ -87,9 +87,9 @@ def build_provider(environ: Mapping[str, str], *, clock: Callable[[], datetime],
 def _gate_and_issuer(settings: object, environ: Mapping[str, str], *, clock: Callable[[], datetime],
                      provider: object, session: object) -> tuple[object, object, object]:
     """What the presign and links apps share: the authenticator, the policy and the issuer."""
-    from shared.auth import Authenticator
-    from shared.issuer import Issuer
-    from shared.policy import Policy
+    from shared.auth.authenticator import Authenticator
+    from shared.oss.issuer import Issuer
+    from shared.auth.policy import Policy
 
     authenticator = Authenticator.from_settings(
         api_keys=settings.api_keys, jwt_secrets=settings.jwt_secrets, jwt_issuer=settings.jwt_issuer,  # type: ignore[attr-defined]
@@ -107,8 +107,8 @@ def build_presign_app(environ: Mapping[str, str], *, clock: Callable[[], datetim
     """Read and check the configuration once; a bad one gives an app that answers 500 ConfigError."""
     from shared.audit import AuditLog
     from shared.config import PresignSettings
-    from shared.oss_client import OssClient
-    from shared.presign_app import BrokenApp, PresignApp
+    from shared.oss.client import OssClient
+    from shared.presign.app import BrokenApp, PresignApp
 
     audit = AuditLog(clock, audit_stream)
     try:
@@ -126,11 +126,11 @@ def build_links_app(environ: Mapping[str, str], *, clock: Callable[[], datetime]
     """The links function's app: the presign app's gate and issuer, plus the link signer and revocation."""
     from shared.audit import AuditLog
     from shared.config import LinksSettings
-    from shared.link_tokens import LinkSigner
-    from shared.links_app import LinksApp
-    from shared.oss_client import OssClient
-    from shared.presign_app import BrokenApp
-    from shared.revocation import Revocation
+    from shared.links.tokens import LinkSigner
+    from shared.links.app import LinksApp
+    from shared.oss.client import OssClient
+    from shared.presign.app import BrokenApp
+    from shared.links.revocation import Revocation
 
     audit = AuditLog(clock, audit_stream)
     try:

@@ -6,7 +6,7 @@ Run: ``python3 tests/bench_signer.py``. Not collected by pytest (the name does n
 - signer: URLs/s for a GET with two response-* parameters (warm signing-key cache);
 - floor: URLs/s of the unavoidable work only: one quote of the key, one SHA-256, one HMAC and
   the string joins;
-- import: median wall time of ``python -c "import shared.signer"`` beside ``python -c pass``,
+- import: median wall time of ``python -c "import shared.oss.signer"`` beside ``python -c pass``,
   runs interleaved; plus ``-X importtime``'s own cumulative figure for the module.
 
 Targets (issue 2): signer >= 0.5 x floor; importing the signer adds < 15 ms.
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shared.credentials.value import Credentials  # noqa: E402
-from shared.signer import presign  # noqa: E402
+from shared.oss.signer import presign  # noqa: E402
 
 CREDS = Credentials("LTAI5tFAKEaccessKeyID0001", "FAKEsecretKEY0123456789abcdefXYZ")
 AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
@@ -96,21 +96,21 @@ def _wall(code: str) -> float:
 
 
 def _import_cost(runs: int = 40) -> tuple[float, float, float]:
-    _wall("import shared.signer")  # fill the bytecode cache
+    _wall("import shared.oss.signer")  # fill the bytecode cache
     bare, signer = [], []
     for _ in range(runs):
         bare.append(_wall("pass"))
-        signer.append(_wall("import shared.signer"))
+        signer.append(_wall("import shared.oss.signer"))
     return statistics.median(bare) * 1000, statistics.median(signer) * 1000, _importtime_ms()
 
 
 def _importtime_ms() -> float:
-    """Cumulative microseconds that ``-X importtime`` reports for shared.signer, in ms."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import shared.signer"],
+    """Cumulative microseconds that ``-X importtime`` reports for shared.oss.signer, in ms."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import shared.oss.signer"],
                           capture_output=True, text=True, cwd=ROOT, check=True, env=_ENV)
     for line in done.stderr.splitlines():
         parts = [p.strip() for p in line.split("|")]
-        if len(parts) == 3 and parts[2] == "shared.signer":
+        if len(parts) == 3 and parts[2] == "shared.oss.signer":
             return int(parts[1]) / 1000
     return float("nan")
 
@@ -123,7 +123,7 @@ def main() -> None:
     print(f"ratio:  {signer / floor:.2f} x floor (target >= 0.50)")
     print(f"lean floor (str.translate quoting): {lean:,.0f} URLs/s; signer is {signer / lean:.2f} x that")
     bare, with_signer, cumulative = _import_cost()
-    print(f"import: python -c pass {bare:.1f} ms, import shared.signer {with_signer:.1f} ms, "
+    print(f"import: python -c pass {bare:.1f} ms, import shared.oss.signer {with_signer:.1f} ms, "
           f"adds {with_signer - bare:.1f} ms (target < 15); -X importtime cumulative {cumulative:.1f} ms")
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from shared.credentials import Credentials
-from shared.signer import presign
+from shared.oss.signer import presign
 
 API_KEY = "alice-api-key-0123456789"
 JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef"

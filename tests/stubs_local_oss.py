@@ -12,7 +12,7 @@ import requests
 
 from shared.credentials import Credentials
 from shared.devtools.local_oss import LocalOss
-from shared.signer import PresignedUrl, presign
+from shared.oss.signer import PresignedUrl, presign
 from stubs_credentials import T0, FakeClock
 
 REGION = "cn-hangzhou"

@@ -18,7 +18,7 @@ import pytest
 from shared.devtools.cli import main
 from shared.credentials import Credentials
 from shared.devtools.explain import Explanation, explain
-from shared.signer import presign
+from shared.oss.signer import presign
 from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ import requests
 
 from shared.credentials import Credentials
 from shared.devtools.local_oss import LocalOss
-from shared.signer import presign, sign_request
+from shared.oss.signer import presign, sign_request
 from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket, error_of  # noqa: F401  (fixture)
 
 TIMEOUT = 5

@@ -1,7 +1,7 @@
 """The verifier: the SDKs' own URLs and Authorization headers verify, and each failed check has its cause.
 
 The SDK vectors are fed as the SDKs wrote them (reference URLs, hand-built Authorization headers),
-not through shared.signer, so a canonicalisation bug cannot hide behind the same bug on both sides.
+not through shared.oss.signer, so a canonicalisation bug cannot hide behind the same bug on both sides.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from shared.credentials import Credentials
 from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
 from shared.devtools.local_oss.errors import STATUS
 from shared.devtools.local_oss.verify import CAUSES, REDACTED, AuthFailure, expectation, parse_authorization, problems, verify
-from shared.signer import presign, sign_request
+from shared.oss.signer import presign, sign_request
 
 DATA = Path(__file__).parent / "data"
 PRESIGN = json.loads((DATA / "oss4_presign.json").read_text("utf-8"))["vectors"]

@@ -110,7 +110,7 @@ def test_zip_holds_the_function_shared_and_requests_only(packages: dict[str, Pac
     folder = ROOT / "functions" / function
     own = {path.name for path in folder.iterdir() if path.is_file() and not path.name.endswith(".pyc")}
     assert own <= set(entries) and "index.py" in entries  # the function's folder at the root
-    assert {"shared/__init__.py", "shared/config.py", "shared/signer.py", "shared/credentials/chain.py"} <= set(entries)
+    assert {"shared/__init__.py", "shared/config.py", "shared/oss/signer.py", "shared/credentials/chain.py"} <= set(entries)
     tops = {name.split("/", 1)[0] for name in entries if "/" in name}
     assert {"requests", "urllib3", "idna", "certifi", "charset_normalizer"} <= tops
     assert not tops & {"flask", "functions_framework", "werkzeug", "gunicorn", "pytest", "bin", "tests"}

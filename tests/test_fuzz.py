@@ -102,7 +102,7 @@ def test_fuzz_the_link_token_parser(seed: int) -> None:
     from datetime import datetime, timezone
 
     from shared.errors import InvalidLink
-    from shared.link_tokens import LinkSigner, new_link
+    from shared.links.tokens import LinkSigner, new_link
 
     now = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)
     signer = LinkSigner.from_setting("k1:link-signing-secret-one-0123456789")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from presign_env import API_KEY, JWT_SECRET, environment
-from shared.jwt import _b64encode
+from shared.auth.jwt import _b64encode
 from shared.runtime import build_presign_app, serve_wsgi
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "hostile_presign.json").read_text("utf-8"))["cases"]

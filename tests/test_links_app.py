@@ -18,13 +18,13 @@ import requests
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, environment
 from stubs_credentials import FakeClock
 
-from shared.auth import encode_jwt
-from shared.content_disposition import content_disposition
+from shared.auth.authenticator import encode_jwt
+from shared.oss.content_disposition import content_disposition
 from shared.credentials import Credentials, ExplicitSource
 from shared.http.messages import HttpRequest, HttpResponse
 from shared.devtools.local_oss import LocalOss
 from shared.runtime import build_links_app, serve_wsgi
-from shared.signer import presign
+from shared.oss.signer import presign
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)
 K1 = "k1:link-signing-secret-one-0123456789"

@@ -19,9 +19,9 @@ from events import fc3_event
 from presign_env import ACCESS_KEY, API_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
 
-from shared.content_disposition import content_disposition
+from shared.oss.content_disposition import content_disposition
 from shared.devtools.local_oss import LocalOss
-from shared.signer import presign_now
+from shared.oss.signer import presign_now
 
 HEADERS = {"X-Api-Key": API_KEY}
 SIGNING_KEYS = "k1:link-signing-secret-one-0123456789"

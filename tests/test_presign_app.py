@@ -11,11 +11,11 @@ import requests
 
 from events import apigw_event, fc3_event
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, environment
-from shared.auth import encode_jwt
+from shared.auth.authenticator import encode_jwt
 from shared.http.messages import HttpRequest, HttpResponse
 from shared.devtools.local_oss import LocalOss
 from shared.runtime import build_presign_app, serve_fc_event
-from shared.signer import presign
+from shared.oss.signer import presign
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)
 ALICE = {"x-api-key": API_KEY}

@@ -17,7 +17,7 @@ import requests
 
 from presign_env import ACCESS_KEY, API_KEY, assert_signed_by, environment
 from shared.devtools.local_oss import LocalOss
-from shared.signer import presign_now
+from shared.oss.signer import presign_now
 from processes import ROOT, free_port, functions_framework_command, running
 
 HEADERS = {"X-Api-Key": API_KEY}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import InvalidArgument
-from shared.presign_request import PresignRequest
+from shared.presign.request import PresignRequest
 
 
 def parse(**given: object) -> PresignRequest:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 from shared.credentials.provider import Clock, CredentialsProvider, utc_now
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError, CredentialsUnavailable
-from shared.expiry import SAFETY_MARGIN
+from shared.oss.expiry import SAFETY_MARGIN
 
 logger = logging.getLogger("shared.credentials")
 

@@ -16,10 +16,10 @@ from typing import IO, NoReturn
 
 from shared.config import SigningDefaults, load_signing_defaults
 from shared.errors import InvalidArgument, PresignError
-from shared.object_keys import check_object_name
+from shared.oss.object_keys import check_object_name
 from shared.devtools.package import add_parser as add_package_parser
 from shared.devtools.usage import USAGE_ERROR, Parser, UsageError
-from shared.signer import check_expires, presign
+from shared.oss.signer import check_expires, presign
 
 # Batch line fields and the type each must have.
 _FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -171,7 +171,7 @@ def sign_one(request: dict[str, object], defaults: SigningDefaults, provider: ob
 
 
 def _credentials_for(provider: object, expires: int, now: datetime) -> tuple[object, object]:
-    from shared.expiry import effective_lifetime
+    from shared.oss.expiry import effective_lifetime
 
     check_expires(expires)
     credentials = provider.get_credentials(min_valid_until=now + timedelta(seconds=expires))  # type: ignore[attr-defined]

@@ -160,7 +160,7 @@ def serve(*, data: Path, bucket: str, region: str, oss_port: int, presign_port: 
 def _start_local(services: Services, data: Path, bucket: str, region: str, oss_port: int, links_port: int,
                  out: IO[str]) -> dict[str, str]:
     from shared.devtools.local_oss import LocalOss
-    from shared.signer import presign_now
+    from shared.oss.signer import presign_now
 
     settings = dev_settings(data)
     credentials = Credentials(settings["access_key_id"], settings["access_key_secret"])

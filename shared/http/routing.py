@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from shared.auth import WWW_AUTHENTICATE
+from shared.auth.authenticator import WWW_AUTHENTICATE
 from shared.errors import (
     InvalidArgument,
     MethodNotAllowed,

@@ -11,7 +11,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import BinaryIO, Protocol
 
-from shared.canonical import UNSIGNED_PAYLOAD
+from shared.oss.canonical import UNSIGNED_PAYLOAD
 from shared.credentials.value import Credentials
 from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, bucket_from_host, decode_query, split_target
 from shared.devtools.local_oss.errors import OssError

@@ -30,10 +30,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from shared.endpoints import check_bucket
+from shared.oss.endpoints import check_bucket
 from shared.errors import InvalidArgument
 from shared.devtools.local_oss.errors import OssError
-from shared.object_keys import check_object_name
+from shared.oss.object_keys import check_object_name
 
 NAME_MAX = 255  # bytes in one file name on common file systems
 DEFAULT_CONTENT_TYPE = "application/octet-stream"

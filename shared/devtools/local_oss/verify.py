@@ -1,5 +1,5 @@
 """Check an OSS Signature V4 request as OSS does: query authentication (presigned URLs) and the
-Authorization header. Canonicalisation is shared.canonical's step functions, the signer's: there is one of it.
+Authorization header. Canonicalisation is shared.oss.canonical's step functions, the signer's: there is one of it.
 
 ``verify`` raises the first failure, in OSS's order; ``problems`` lists every failure (for
 ``explain``). Each failure's ``cause`` maps to one OSS error code in ``CAUSES``:
@@ -25,14 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from shared.canonical import (ALGORITHM, RESERVED_PARAMS, UNSIGNED_PAYLOAD, canonical_headers, canonical_query,
+from shared.oss.canonical import (ALGORITHM, RESERVED_PARAMS, UNSIGNED_PAYLOAD, canonical_headers, canonical_query,
                               canonical_request, canonical_uri, credential_scope, encode_params, signature,
                               signed_headers, signing_key, string_to_sign, uri_encode)
 from shared.credentials.value import Credentials
 from shared.errors import InvalidArgument
 from shared.devtools.local_oss.addressing import ObjectRequest
 from shared.devtools.local_oss.errors import OssError
-from shared.signer import MAX_EXPIRES, iso8601
+from shared.oss.signer import MAX_EXPIRES, iso8601
 
 QUERY, HEADER = "query", "header"
 MAX_SKEW = timedelta(minutes=15)

@@ -1,0 +1,299 @@
+"""The authorization policy (default deny): which principal may presign which keys, how, and for how long.
+
+``PRESIGN_POLICY`` is inline JSON or ``@path/to/file.json``::
+
+    {"principals": {"alice": [{"bucket": "b", "prefix": "reports/", "methods": ["GET"],
+                               "max_expires": 3600, "allow": ["filename"]}],
+                    "*": [{"bucket": "b", "keys": ["public/**/*.pdf"]}]}}
+
+A request passes only if one rule of its principal, or of ``"*"`` (anyone authenticated), allows its
+bucket, key, method and every option it uses. A key with an empty, ``.`` or ``..`` segment matches no
+rule, so ``reports/../secret`` never passes as ``reports/``. Structural errors are ConfigErrors that
+point at the rule; refusals tell the caller only "not allowed by the policy" and the log why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from shared.errors import AccessDenied, ConfigError
+from shared.fields import unique_names
+
+if TYPE_CHECKING:
+    from shared.auth.authenticator import Principal
+
+VARIABLE = "PRESIGN_POLICY"
+DENIED = "not allowed by the policy"
+ANYONE = "*"
+METHODS = ("GET", "HEAD", "PUT")
+OPTIONS = ("filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type", "meta",
+           "check_exists")
+_OPTION_SET = frozenset(OPTIONS)
+RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "allow")
+MAX_EXPIRES = 604_800  # 7 days: no presigned URL lives longer
+
+_GLOB = re.compile(r"\*\*\*|\*\*/|\*\*|\*|\?")
+_DOT_SEGMENTS = ("", ".", "..")
+
+
+def _read_text(path: str) -> str:
+    """Read a policy file as UTF-8."""
+    with open(path, encoding="utf-8") as policy_file:
+        return policy_file.read()
+
+
+class Grant:
+    """What the policy granted: the longest lifetime the rule allows (None: no limit) and which rule."""
+
+    __slots__ = ("max_expires", "rule")
+
+    max_expires: int | None
+    rule: str
+
+    def __init__(self, max_expires: int | None, rule: str) -> None:
+        object.__setattr__(self, "max_expires", max_expires)
+        object.__setattr__(self, "rule", rule)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Grant is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Grant is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Grant):
+            return NotImplemented
+        return (self.max_expires, self.rule) == (other.max_expires, other.rule)
+
+    def __hash__(self) -> int:
+        return hash((self.max_expires, self.rule))
+
+    def __repr__(self) -> str:
+        return f"Grant(max_expires={self.max_expires!r}, rule={self.rule!r})"
+
+
+class Rule:
+    """One checked rule: a bucket, a prefix or key globs, methods, a lifetime cap and allowed options."""
+
+    __slots__ = ("where", "bucket", "prefix", "patterns", "methods", "max_expires", "allow")
+
+    def __init__(self, where: str, bucket: str, *, prefix: str | None, patterns: Sequence[re.Pattern[str]],
+                 methods: frozenset[str], max_expires: int | None, allow: frozenset[str]) -> None:
+        self.where = where
+        self.bucket = bucket
+        self.prefix = prefix
+        self.patterns = tuple(patterns)
+        self.methods = methods
+        self.max_expires = max_expires
+        self.allow = allow
+
+    def refusal(self, bucket: str, key: str, method: str, options: frozenset[str]) -> tuple[int, str] | None:
+        """Return None if this rule allows the request, else how far it got (for the log) and why not."""
+        if bucket != self.bucket:
+            return 0, f"no rule for bucket {bucket!r}"
+        if not self.matches(key):
+            return 1, f"key matches no prefix or keys pattern of the rules for bucket {bucket!r}"
+        if method not in self.methods:
+            return 2, f"method {method} not allowed by {self.where}"
+        refused = sorted(options - self.allow)
+        if refused:
+            return 3, f"option {refused[0]!r} not allowed by {self.where}"
+        return None
+
+    def matches(self, key: str) -> bool:
+        """True if the key is under the prefix or matches one of the globs."""
+        if self.prefix is not None:
+            return key.startswith(self.prefix)
+        return any(pattern.fullmatch(key) for pattern in self.patterns)
+
+
+class Policy:
+    """The rules of every principal, checked and compiled once; ``authorize`` decides each request."""
+
+    __slots__ = ("_rules",)
+
+    def __init__(self, rules: Mapping[str, Sequence[Rule]]) -> None:
+        self._rules = {name: tuple(named) for name, named in rules.items()}
+
+    def __repr__(self) -> str:
+        return f"Policy(principals={len(self._rules)}, rules={sum(map(len, self._rules.values()))})"
+
+    @classmethod
+    def parse(cls, value: str | None, *, read_text: Callable[[str], str] = _read_text) -> Policy:
+        """Check ``PRESIGN_POLICY`` (inline JSON or ``@file``); a mistake is a ConfigError naming its rule."""
+        text = (value or "").strip()
+        if not text:
+            raise ConfigError(VARIABLE, f"{VARIABLE} is not set: nothing is allowed without a policy")
+        if text.startswith("@"):
+            path = text[1:].strip()
+            if not path:
+                raise ConfigError(VARIABLE, f"{VARIABLE}: '@' must be followed by a file path")
+            try:
+                text = read_text(path)
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+                raise ConfigError(VARIABLE, f"{VARIABLE}: cannot read {path}: {reason}") from exc
+        try:
+            document = json.loads(text, object_pairs_hook=unique_names)
+        except ValueError as exc:
+            raise ConfigError(VARIABLE, f"{VARIABLE} is not valid JSON: {exc}") from exc
+        return cls(_principals(document))
+
+    def authorize(self, principal: Principal, *, bucket: str, key: str, method: str,
+                  options: Iterable[str]) -> Grant:
+        """Return the most generous Grant among the rules that allow the request, or raise AccessDenied."""
+        used = frozenset(options)
+        if not used <= _OPTION_SET:
+            raise ValueError(f"unknown policy options: {', '.join(sorted(used - _OPTION_SET))}")
+        if not clean_key(key):
+            raise AccessDenied(DENIED, detail="key has an empty, '.' or '..' segment")
+        if principal.prefix is not None:
+            if not principal.prefix.endswith("/") or not clean_key(principal.prefix):
+                raise AccessDenied(DENIED, detail="the token's prefix claim is not a path ending in '/'")
+            if not key.startswith(principal.prefix):
+                raise AccessDenied(DENIED, detail="key is outside the token's prefix claim")
+        rules = self._rules.get(principal.name, ())
+        if principal.name != ANYONE:
+            rules += self._rules.get(ANYONE, ())
+        best: Rule | None = None
+        closest = (-1, f"no rules for principal {principal.name!r}")
+        for rule in rules:
+            refusal = rule.refusal(bucket, key, method, used)
+            if refusal is None:
+                if best is None or _longer(rule.max_expires, best.max_expires):
+                    best = rule
+            elif refusal[0] > closest[0]:
+                closest = refusal
+        if best is None:
+            raise AccessDenied(DENIED, detail=closest[1])
+        return Grant(best.max_expires, best.where)
+
+
+def clean_key(key: str) -> bool:
+    """False for keys with an empty, '.' or '..' segment; one trailing '/' (a folder marker) is fine."""
+    segments = key.split("/")
+    if len(segments) > 1 and segments[-1] == "":
+        segments.pop()
+    return not any(segment in _DOT_SEGMENTS for segment in segments)
+
+
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """Compile a key glob: '*' and '?' stay within a segment, '**' crosses them; the rest is literal."""
+    parts = []
+    position = 0
+    for match in _GLOB.finditer(pattern):
+        parts.append(re.escape(pattern[position:match.start()]))
+        position = match.end()
+        token = match.group()
+        if token == "***":
+            raise ValueError("'***' is ambiguous: use '*' within a segment or '**' across segments")
+        if token == "**/":  # at a segment's start: zero or more whole segments, as in .gitignore
+            at_start = match.start() == 0 or pattern[match.start() - 1] == "/"
+            parts.append("(?:.*/)?" if at_start else ".*/")
+        else:
+            parts.append({"**": ".*", "*": "[^/]*", "?": "[^/]"}[token])
+    parts.append(re.escape(pattern[position:]))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _principals(document: object) -> dict[str, tuple[Rule, ...]]:
+    """Check the top level: ``{"principals": {name: [rule, ...]}}`` and nothing else."""
+    if not isinstance(document, dict) or "principals" not in document:
+        raise _bad("policy", 'must be a JSON object {"principals": {"<name>" or "*": [rules]}}')
+    for name in document:
+        if name != "principals":
+            raise _bad("policy", f"unknown field {name!r}; the policy has one field, principals")
+    principals = document["principals"]
+    if not isinstance(principals, dict) or not principals:
+        raise _bad("principals", "must be a non-empty object of principal names to lists of rules")
+    compiled = {}
+    for name, rules in principals.items():
+        where = f"principals.{name}"
+        if not name or name != name.strip():
+            raise _bad(where, "a principal name must be non-empty, without surrounding spaces")
+        if not isinstance(rules, list):
+            raise _bad(where, "must be a list of rules")
+        compiled[name] = tuple(_rule(f"{where}[{index}]", spec) for index, spec in enumerate(rules))
+    return compiled
+
+
+def _rule(where: str, spec: object) -> Rule:
+    """Check one rule; unknown fields are errors, so a typo can neither widen nor narrow it."""
+    if not isinstance(spec, dict):
+        raise _bad(where, "a rule must be a JSON object")
+    for field in spec:
+        if field not in RULE_FIELDS:
+            raise _bad(f"{where}.{field}", f"unknown field {field!r}; a rule has {', '.join(RULE_FIELDS)}")
+    bucket = spec.get("bucket")
+    if not isinstance(bucket, str) or not bucket:
+        raise _bad(f"{where}.bucket", "required: the bucket's name")
+    prefix, patterns = _key_scope(where, spec)
+    return Rule(where, bucket, prefix=prefix, patterns=patterns, methods=_methods(where, spec),
+                max_expires=_max_expires(where, spec), allow=_allow(where, spec))
+
+
+def _key_scope(where: str, spec: Mapping[str, object]) -> tuple[str | None, list[re.Pattern[str]]]:
+    """Check ``prefix`` or ``keys`` (exactly one): a '/'-ended prefix ("" = whole bucket) or key globs."""
+    if ("prefix" in spec) == ("keys" in spec):
+        raise _bad(where, 'needs exactly one of prefix and keys ("prefix": "" allows the whole bucket)')
+    if "prefix" in spec:
+        prefix = spec["prefix"]
+        if not isinstance(prefix, str) or prefix and not (prefix.endswith("/") and clean_key(prefix)):
+            raise _bad(f"{where}.prefix", 'must be "" (the whole bucket) or a path ending in \'/\', '
+                                          "without empty, '.' or '..' segments; use keys for finer patterns")
+        return prefix, []
+    globs = spec["keys"]
+    if not isinstance(globs, list) or not globs:
+        raise _bad(f"{where}.keys", 'must be a non-empty list of key patterns such as ["reports/*.pdf"]')
+    patterns = []
+    for index, glob in enumerate(globs):
+        if not isinstance(glob, str) or not glob or not clean_key(glob):
+            raise _bad(f"{where}.keys[{index}]",
+                       "must be a non-empty pattern without empty, '.' or '..' segments")
+        try:
+            patterns.append(compile_glob(glob))
+        except ValueError as exc:
+            raise _bad(f"{where}.keys[{index}]", str(exc)) from exc
+    return None, patterns
+
+
+def _methods(where: str, spec: Mapping[str, object]) -> frozenset[str]:
+    methods = spec.get("methods", ["GET"])
+    if not isinstance(methods, list) or not methods:
+        raise _bad(f"{where}.methods", 'must be a non-empty list such as ["GET", "HEAD"]')
+    for method in methods:
+        if method not in METHODS:
+            raise _bad(f"{where}.methods", f"unknown method {method!r}; use GET, HEAD or PUT")
+    return frozenset(methods)
+
+
+def _max_expires(where: str, spec: Mapping[str, object]) -> int | None:
+    if "max_expires" not in spec:
+        return None
+    value = spec["max_expires"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_EXPIRES:
+        raise _bad(f"{where}.max_expires",
+                   f"must be a whole number of seconds from 1 to {MAX_EXPIRES}, got {value!r}")
+    return value
+
+
+def _allow(where: str, spec: Mapping[str, object]) -> frozenset[str]:
+    options = spec.get("allow", [])
+    if not isinstance(options, list):
+        raise _bad(f"{where}.allow", 'must be a list of options such as ["filename"]')
+    for option in options:
+        if option not in OPTIONS:
+            raise _bad(f"{where}.allow", f"unknown option {option!r}; options are {', '.join(OPTIONS)}")
+    return frozenset(options)
+
+
+def _longer(candidate: int | None, best: int | None) -> bool:
+    """True if a lifetime cap is more generous than the best so far (None: no cap)."""
+    return best is not None and (candidate is None or candidate > best)
+
+
+def _bad(where: str, problem: str) -> ConfigError:
+    return ConfigError(VARIABLE, f"{VARIABLE}: {where}: {problem}")

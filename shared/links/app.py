@@ -1,0 +1,197 @@
+"""The links HTTP API, platform-neutral: long-lived, revocable links that mint a fresh presigned URL per click.
+
+    POST /links            {"key", "bucket"?, "ttl", "filename"?, "disposition"?, "url_expires"?}
+                           -> {"link", "link_id", "expires_at"}
+    POST /links/batch      {"items": [...]}: one link or error per item, in order
+    GET, HEAD /d/{token}   public: 302 to a fresh presigned URL, or one 404 for every bad link
+    GET  /healthz          200, no authentication, nothing secret
+
+Creating a link is authorized exactly as ``/presign`` authorizes a GET, by the same policy; the rule's
+``max_expires`` and ``PRESIGN_MAX_EXPIRES`` cap ``url_expires``. Following one needs only the token:
+its signature and expiry, then revocation, then a URL signed for the click's method (a HEAD gets a
+HEAD URL) that lives min(url_expires, the link's remaining life, PRESIGN_MAX_EXPIRES, the credentials).
+A token is a bearer credential: the log names a link by its id, a refused token by its SHA-256.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from shared.audit import AuditLog, url_digest
+from shared.auth.authenticator import Authenticator, Principal
+from shared.config import LinksSettings
+from shared.errors import InvalidArgument, InvalidLink, MethodNotAllowed, PayloadTooLarge, PresignError
+from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
+from shared.http.routing import error_headers, json_object, match_route
+from shared.oss.issuer import IssuedUrl, Issuer
+from shared.links.request import LinkRequest
+from shared.links.tokens import Link, LinkSigner, new_link
+from shared.auth.policy import Policy
+from shared.presign.app import MAX_BATCH, REDIRECT_HEADERS
+from shared.presign.request import PresignRequest
+from shared.links.revocation import Revocation
+from shared.oss.signer import iso8601
+
+ROUTES = {"/links": ("POST",), "/links/batch": ("POST",), "/healthz": ("GET", "HEAD")}
+LINK_PATH = "/d/"
+FOLLOW_METHODS = ("GET", "HEAD")
+_HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_PAGE = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">'
+         "<title>{title}</title></head>\n<body><h1>{title}</h1><p>{text}</p></body></html>\n")
+_NOT_FOUND_TEXT = "This link is not valid: it may have expired or been withdrawn. Ask whoever sent it for a new one."
+
+
+class LinksApp:
+    """Routes, authenticates and authorizes link creation; checks links and redirects their clicks."""
+
+    def __init__(self, settings: LinksSettings, *, authenticator: Authenticator, policy: Policy, issuer: Issuer,
+                 signer: LinkSigner, revocation: Revocation, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.authenticator = authenticator
+        self.policy = policy
+        self.issuer = issuer
+        self.signer = signer
+        self.revocation = revocation
+        self.audit = audit
+        self.clock = clock
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request; every failure becomes its error response, never a traceback."""
+        principal: Principal | None = None
+        try:
+            if request.path.startswith(LINK_PATH):
+                return self._follow(request)
+            route = match_route(request, ROUTES)
+            if route == "/healthz":
+                return json_response(200, {"status": "ok"})
+            principal = self.authenticator.authenticate(request.headers, now=self.clock())
+            if route == "/links/batch":
+                return self._batch(request, principal)
+            return json_response(200, self._create(request, principal, json_object(request)))
+        except PresignError as error:
+            self._refused(request, principal, error)
+            return error_response(error, request.request_id, error_headers(error))
+        except Exception as error:  # a bug: log its type only (its text may hold request data)
+            self.audit.write("error", request_id=request.request_id, error=type(error).__name__)
+            return error_response(PresignError("internal error"), request.request_id)
+
+    def _create(self, request: HttpRequest, principal: Principal, given: Mapping[str, object]) -> dict[str, object]:
+        order = LinkRequest.parse(given, default_bucket=self.settings.signing.bucket)
+        target = order.target
+        grant = self.policy.authorize(principal, bucket=target.bucket, key=target.key, method="GET",
+                                      options=target.options())
+        base = self._public_base(request)
+        url_expires = min(cap for cap in (order.url_expires, grant.max_expires, self.settings.max_expires) if cap)
+        link = new_link(bucket=target.bucket, key=target.key, ttl=order.ttl, url_expires=url_expires,
+                        now=self.clock(), filename=target.filename, disposition=target.disposition)
+        token = self.signer.sign(link)
+        result: dict[str, object] = {"link": f"{base}{LINK_PATH}{token}", "link_id": link.link_id,
+                                     "expires_at": iso8601(link.expires_at)}
+        self.audit.write("link_created", request_id=request.request_id, principal=principal.name,
+                         bucket=link.bucket, key=link.key, link_id=link.link_id, kid=self.signer.kid,
+                         expires_at=result["expires_at"], url_expires=url_expires, client_ip=request.client_ip,
+                         rule=grant.rule)
+        return result
+
+    def _batch(self, request: HttpRequest, principal: Principal) -> HttpResponse:
+        items = json_object(request).get("items")
+        if not isinstance(items, list):
+            raise InvalidArgument("items", "items must be a list of link requests")
+        if len(items) > MAX_BATCH:
+            raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH} items, got {len(items)}")
+        results = []
+        for index, item in enumerate(items):
+            try:
+                if not isinstance(item, Mapping):
+                    raise InvalidArgument(f"items[{index}]", "each item must be a JSON object")
+                results.append(self._create(request, principal, item))
+            except PresignError as error:
+                self._refused(request, principal, error, item=index)
+                results.append(error_body(error, request.request_id))
+        return json_response(200, {"items": results})
+
+    def _public_base(self, request: HttpRequest) -> str:
+        """``LINK_BASE_URL``, else the scheme and host this request came in on."""
+        if self.settings.base_url:
+            return self.settings.base_url
+        host = request.headers.get("host", "")
+        if not _HOST.fullmatch(host):
+            raise InvalidArgument("host", "the Host header is missing or not a host name, and LINK_BASE_URL is "
+                                          "not set to give this function's public address")
+        scheme = request.headers.get("x-forwarded-proto", "https").split(",")[0].strip().lower()
+        return f"{scheme if scheme in ('http', 'https') else 'https'}://{host}"
+
+    def _follow(self, request: HttpRequest) -> HttpResponse:
+        """Check the token, then revocation, then redirect to a fresh URL; any refusal is logged and paged."""
+        token = request.path[len(LINK_PATH):].rstrip("/")
+        link: Link | None = None
+        try:
+            if request.method not in FOLLOW_METHODS:
+                raise MethodNotAllowed(request.method[:16], FOLLOW_METHODS)
+            now = self.clock()
+            link = self.signer.unsign(token, now=now)
+            revocation_note = self.revocation.check(link, now=now)
+            issued = self._mint(request, link, now)
+        except PresignError as error:
+            self._link_refused(request, token, link, error)
+            return self._link_error(request, error)
+        self._followed(request, link, issued, revocation_note)
+        return HttpResponse(302, {"Location": issued.presigned.url, **REDIRECT_HEADERS})
+
+    def _followed(self, request: HttpRequest, link: Link, issued: IssuedUrl, revocation_note: str | None) -> None:
+        url = issued.presigned
+        self.audit.write("link_followed", request_id=request.request_id, link_id=link.link_id, bucket=link.bucket,
+                         key=link.key, method=url.method, expires_at=iso8601(url.expires_at), expires_in=url.expires,
+                         capped_by=issued.capped_by, client_ip=request.client_ip, url_sha256=url_digest(url.url),
+                         revocation=revocation_note)
+
+    def _mint(self, request: HttpRequest, link: Link, now: datetime) -> IssuedUrl:
+        """Sign the click's method for min(url_expires, the link's remaining life, the deployment's cap)."""
+        remaining = math.floor((link.expires_at - now).total_seconds())
+        if remaining < 1:
+            raise InvalidLink("expired", link_id=link.link_id)
+        order = PresignRequest({"method": request.method, "bucket": link.bucket, "key": link.key,
+                                "filename": link.filename, "disposition": link.disposition,
+                                "bind_ip": self.settings.bind_ip})
+        headers, params = order.signing_parts(request.client_ip)
+        cap = min(remaining, self.settings.max_expires or remaining)
+        return self.issuer.presign(bucket=link.bucket, key=link.key, method=request.method, expires=link.url_expires,
+                                   policy_max=cap, headers=headers, params=params)
+
+    def _link_error(self, request: HttpRequest, error: PresignError) -> HttpResponse:
+        """A small HTML page for browsers, the JSON error otherwise; never cached; no body for HEAD."""
+        headers = {"Referrer-Policy": "no-referrer", **error_headers(error)}
+        if "text/html" in request.headers.get("accept", "").lower():
+            response = HttpResponse(error.status, {"Content-Type": "text/html; charset=utf-8",
+                                                   "Cache-Control": "no-store", **headers}, error_page(error))
+        else:
+            response = error_response(error, request.request_id, headers)
+        if request.method == "HEAD":
+            response.body = b""
+        return response
+
+    def _link_refused(self, request: HttpRequest, token: str, link: Link | None, error: PresignError) -> None:
+        link_id = link.link_id if link is not None else getattr(error, "link_id", None)
+        self.audit.write("link_refused", request_id=request.request_id, status=error.status, code=error.code,
+                         reason=error.detail or error.message, link_id=link_id, token_sha256=url_digest(token),
+                         method=request.method[:16], client_ip=request.client_ip)
+
+    def _refused(self, request: HttpRequest, principal: Principal | None, error: PresignError,
+                 item: int | None = None) -> None:
+        self.audit.write("refused", request_id=request.request_id, status=error.status, code=error.code,
+                         reason=error.detail or error.message, principal=principal.name if principal else None,
+                         method=request.method[:16], path=request.path[:256], client_ip=request.client_ip,
+                         item=item)
+
+
+def error_page(error: PresignError) -> bytes:
+    """The page a browser shows for a refused link: the same for every 404, whatever its reason."""
+    if error.status == 404:
+        title, text = "Link not found", _NOT_FOUND_TEXT
+    else:
+        title, text = "Link unavailable", html.escape(error.message)
+    return _PAGE.format(title=title, text=text).encode("utf-8")

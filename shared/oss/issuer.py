@@ -1,0 +1,65 @@
+"""Issue presigned URLs with the runtime's credentials, for no longer than those credentials live.
+
+The one place where a clock, a credential provider and the signer meet: the CLI, the presign and
+links functions and the object-created trigger all sign through an ``Issuer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+
+from shared.oss.endpoints import Endpoint, parse_endpoint
+from shared.oss.expiry import effective_lifetime
+from shared.oss.signer import PresignedUrl, SignedRequest, presign, sign_request
+
+
+def utc_now() -> datetime:
+    """The real clock, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class IssuedUrl:
+    """A presigned URL and, when its lifetime was cut short, what cut it."""
+
+    __slots__ = ("presigned", "capped_by")
+
+    def __init__(self, presigned: PresignedUrl, capped_by: str | None) -> None:
+        self.presigned = presigned
+        self.capped_by = capped_by
+
+    def __repr__(self) -> str:
+        return f"IssuedUrl({self.presigned!r}, capped_by={self.capped_by!r})"
+
+
+class Issuer:
+    """Signs for one region and endpoint with credentials from a provider, reading a clock."""
+
+    def __init__(self, provider: object, *, region: str, endpoint: str | None = None, cname: bool = False,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.provider = provider
+        self.region = region
+        self.endpoint: Endpoint | None = parse_endpoint(endpoint, cname=cname) if endpoint else None
+        self.clock = clock
+
+    def presign(self, *, bucket: str, key: str, method: str = "GET", expires: int,
+                policy_max: int | None = None, min_expires: int | None = None,
+                headers: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None) -> IssuedUrl:
+        """Sign now, for min(expires, policy_max, the credentials' life, 7 days) seconds."""
+        now = self.clock()
+        wanted = min(expires, policy_max or expires)
+        credentials = self.provider.get_credentials(  # type: ignore[attr-defined]
+            min_valid_until=now + timedelta(seconds=wanted))
+        lifetime = effective_lifetime(expires, now=now, credentials=credentials,
+                                      policy_max=policy_max, min_expires=min_expires)
+        presigned = presign(credentials, bucket=bucket, key=key, region=self.region, endpoint=self.endpoint,
+                            method=method, expires=lifetime.expires, signing_time=now,
+                            headers=headers, params=params)
+        return IssuedUrl(presigned, lifetime.capped_by)
+
+    def sign_request(self, *, bucket: str, key: str, method: str,
+                     params: Mapping[str, str] | None = None) -> SignedRequest:
+        """Sign an ordinary request to OSS with the Authorization header (HEAD, GET)."""
+        credentials = self.provider.get_credentials()  # type: ignore[attr-defined]
+        return sign_request(credentials, bucket=bucket, key=key, region=self.region, endpoint=self.endpoint,
+                            method=method, signing_time=self.clock(), params=params)

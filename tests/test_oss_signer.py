@@ -1,0 +1,238 @@
+"""The signer against the official SDKs' vectors, plus seeded random invariants and validation."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from shared.credentials import Credentials
+from shared.errors import InvalidArgument
+from shared.oss.signer import (
+    MAX_EXPIRES,
+    PresignedUrl,
+    canonical_query,
+    encode_params,
+    presign,
+    sign_request,
+    signature,
+    signing_hmac,
+    signing_key,
+)
+
+DATA = Path(__file__).parent / "data"
+PRESIGN = json.loads((DATA / "oss4_presign.json").read_text("utf-8"))["vectors"]
+OFFICIAL = json.loads((DATA / "oss4_official.json").read_text("utf-8"))
+AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+CREDS = Credentials("LTAI5tFAKEaccessKeyID0001", "FAKEsecretKEY0123456789abcdefXYZ")
+
+
+def _presign_vector(case: dict) -> PresignedUrl:
+    given = case["input"]
+    credentials = Credentials(given["access_key_id"], given["access_key_secret"], given["security_token"])
+    return presign(
+        credentials, bucket=given["bucket"], key=given["key"], region=given["region"],
+        endpoint=given["endpoint"], method=given["method"], expires=given["expires"],
+        signing_time=datetime.strptime(given["signing_time"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc),
+        headers=given["headers"], params=given["params"], additional_headers=given["additional_headers"],
+        cname=given["cname"], path_style=given["path_style"], cloudbox_id=given["cloudbox_id"],
+        product=given["product"],
+    )
+
+
+@pytest.mark.parametrize("case", PRESIGN, ids=[c["name"] for c in PRESIGN])
+def test_presign_vector(case: dict) -> None:
+    result = _presign_vector(case)
+    expected = case["expected"]
+    assert result.canonical_request == expected["canonical_request"]
+    assert result.string_to_sign == expected["string_to_sign"]
+    query = dict(p.split("=", 1) if "=" in p else (p, "") for p in urlsplit(result.url).query.split("&"))
+    assert query["x-oss-signature"] == expected["signature"]
+
+
+@pytest.mark.parametrize("case", PRESIGN, ids=[c["name"] for c in PRESIGN])
+def test_presign_vector_url_requests_the_same_object_as_the_sdk(case: dict) -> None:
+    ours = urlsplit(_presign_vector(case).url)
+    sdk = urlsplit(case["reference_urls"]["oss2"])
+    assert ours.hostname == sdk.hostname and ours.port == sdk.port
+    assert unquote(ours.path) == unquote(sdk.path)
+    assert sorted(ours.query.split("&")) == sorted(sdk.query.split("&"))
+
+
+def _official_request(case: dict) -> dict:
+    common = OFFICIAL["common"]
+    headers = dict(common["headers"], **case["extra_headers"])
+    return dict(
+        bucket=common["bucket"], key=common["key"], region=case["region"], product=case["product"],
+        endpoint=common["endpoint"], cname=True, method=common["method"], headers=headers,
+        params=common["params"], additional_headers=case["additional_headers"],
+        signing_time=datetime.fromtimestamp(case["signing_time_unix"], timezone.utc),
+    )
+
+
+def _official_credentials(case: dict) -> Credentials:
+    common = OFFICIAL["common"]
+    return Credentials(common["access_key_id"], common["access_key_secret"], case["security_token"])
+
+
+@pytest.mark.parametrize("case", OFFICIAL["query"], ids=[c["name"] for c in OFFICIAL["query"]])
+def test_official_query_vector(case: dict) -> None:
+    result = presign(_official_credentials(case), expires=case["expires"], **_official_request(case))
+    assert result.url.endswith("&x-oss-signature=" + case["signature"])
+
+
+@pytest.mark.parametrize("case", OFFICIAL["header"], ids=[c["name"] for c in OFFICIAL["header"]])
+def test_official_header_vector(case: dict) -> None:
+    signed = sign_request(_official_credentials(case), **_official_request(case))
+    authorization = signed.headers["authorization"]
+    assert authorization.startswith("OSS4-HMAC-SHA256 Credential=ak/")
+    assert authorization.endswith(",Signature=" + case["signature"])
+    assert signed.headers["x-oss-content-sha256"] == "UNSIGNED-PAYLOAD"
+    assert ("x-oss-security-token" in signed.headers) == bool(case["security_token"])
+
+
+def test_header_signing_names_additional_headers_and_carries_the_query() -> None:
+    signed = sign_request(CREDS, bucket="examplebucket", key="a b.txt", region="cn-hangzhou", signing_time=AT,
+                          method="head", headers={"Range": "bytes=0-1"}, additional_headers=["range"],
+                          params={"versionId": "v1"})
+    assert signed.method == "HEAD"
+    assert signed.url == "https://examplebucket.oss-cn-hangzhou.aliyuncs.com/a%20b.txt?versionId=v1"
+    assert ",AdditionalHeaders=range," in signed.headers["authorization"]
+    assert signed.headers["x-oss-date"] == "20250304T050607Z"
+
+
+def test_result_gives_expiry_and_headers_to_send() -> None:
+    result = presign(CREDS, bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT,
+                     method="put", expires=600,
+                     headers={"Content-Type": "text/plain", "Cache-Control": "no-cache", "x-oss-meta-a": "1"})
+    assert result.method == "PUT"
+    assert result.expires_at == AT + timedelta(seconds=600)
+    assert result.signed_headers == {"content-type": "text/plain", "x-oss-meta-a": "1"}
+    assert result.to_dict()["expires_at"] == "2025-03-04T05:16:07Z"
+    assert "signature" not in repr(result) and result.url not in repr(result)
+
+
+def test_signing_time_is_truncated_to_the_second_in_utc() -> None:
+    local = datetime(2025, 3, 4, 13, 6, 7, 999_999, tzinfo=timezone(timedelta(hours=8)))
+    result = presign(CREDS, bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=local)
+    assert "x-oss-date=20250304T050607Z" in result.url
+    assert result.expires_at == AT + timedelta(seconds=900)
+
+
+def test_signing_key_is_cached_per_scope() -> None:
+    signing_hmac.cache_clear()
+    for _ in range(3):
+        presign(CREDS, bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT)
+    presign(CREDS, bucket="examplebucket", key="k", region="cn-beijing", signing_time=AT)
+    info = signing_hmac.cache_info()
+    assert (info.misses, info.hits) == (2, 2)
+
+
+def test_pre_keyed_hmac_equals_hmac_new() -> None:
+    key = signing_key("secret", "20250304", "cn-hangzhou", "oss")
+    for message in ("", "x", "OSS4-HMAC-SHA256\n" * 50, "中文"):
+        assert signing_hmac("secret", "20250304", "cn-hangzhou", "oss").hexdigest(message) == signature(key, message)
+
+
+# Seeded random invariants -------------------------------------------------------------------
+
+_ALPHABET = "aZ09-_.~ +%?#&=/\\:;@!*'()[]{}|^`\"<>,$中文😀é\t"
+
+
+def _random_key(rng: random.Random) -> str:
+    return "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 40)))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_requests_keep_the_invariants(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(25):
+        key = _random_key(rng)
+        params = {_random_key(rng): rng.choice(["", _random_key(rng)]) for _ in range(rng.randint(0, 4))}
+        params = {k: v for k, v in params.items() if not k.lower().startswith("x-oss-")}
+        request = dict(bucket="examplebucket", key=key, region="cn-hangzhou", signing_time=AT,
+                       endpoint="http://127.0.0.1:9", params=params, expires=rng.randint(1, MAX_EXPIRES))
+        result = presign(CREDS, **request)
+        assert presign(CREDS, **request).url == result.url  # same input, same URL
+        uri = result.canonical_request.split("\n")[1]
+        assert unquote(uri) == f"/examplebucket/{key}"  # the canonical URI decodes to the key
+        query = result.canonical_request.split("\n")[2]
+        names = [pair.split("=", 1)[0] for pair in query.split("&")]
+        assert names == sorted(names)  # sorted by encoded name
+        url = urlsplit(result.url)
+        assert unquote(url.path) == f"/examplebucket/{key}"
+        assert url.query.startswith(query + "&x-oss-signature=")
+
+
+def test_canonical_query_sorts_by_encoded_name() -> None:
+    pairs = encode_params({"b": "1", "+a": "", "A": "x y", "|c": "/"})
+    assert canonical_query(pairs) == "%2Ba&%7Cc=%2F&A=x%20y&b=1"
+
+
+# Validation ------------------------------------------------------------------------------------
+
+def _sign(**overrides: object) -> PresignedUrl:
+    request = dict(bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT)
+    request.update(overrides)
+    return presign(CREDS, **request)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "fragment"),
+    [
+        ({"key": ""}, "key", "1..1023 bytes"),
+        ({"key": "x" * 1024}, "key", "got 1024"),
+        ({"key": "é" * 512}, "key", "got 1024"),
+        ({"key": "bad\udc80"}, "key", "lone surrogate"),
+        ({"key": 42}, "key", "must be a string"),
+        ({"expires": 0}, "expires", "1..604800 seconds, got 0"),
+        ({"expires": MAX_EXPIRES + 1}, "expires", "got 604801"),
+        ({"expires": -5}, "expires", "got -5"),
+        ({"expires": 1.5}, "expires", "whole number"),
+        ({"expires": True}, "expires", "whole number"),
+        ({"region": ""}, "region", "region is required"),
+        ({"region": "cn-hangzhou.evil.com/"}, "region", "letters, digits and hyphens"),
+        ({"method": "PATCH"}, "method", "GET, PUT, HEAD, POST, DELETE"),
+        ({"bucket": ""}, "bucket", "required"),
+        ({"bucket": "Bad_Bucket"}, "bucket", "not a valid name"),
+        ({"bucket": "-ab"}, "bucket", "not a valid name"),
+        ({"bucket": "ab"}, "bucket", "not a valid name"),
+        ({"endpoint": "ftp://host"}, "endpoint", "http or https"),
+        ({"endpoint": "https://host/path"}, "endpoint", "nothing after it"),
+        ({"endpoint": "https://user@host"}, "endpoint", "nothing after it"),
+        ({"endpoint": "https://ho st"}, "endpoint", "no valid host"),
+        ({"endpoint": "https://host:99999"}, "endpoint", "not a valid URL"),
+        ({"endpoint": "  "}, "endpoint", "host name"),
+        ({"cname": True}, "endpoint", "custom domain"),
+        ({"headers": {"X-Oss-Meta-A": "1\r\nInjected: yes"}}, "headers", "CR, LF or NUL"),
+        ({"headers": {"Bad Name": "1"}}, "headers", "not a valid token"),
+        ({"headers": {"Content-Type": "a", "content-type": "b"}}, "headers", "given twice"),
+        ({"params": {"x-oss-signature": "forged"}}, "params", "written by the signature"),
+        ({"params": {"X-OSS-Expires": "9"}}, "params", "written by the signature"),
+        ({"params": {"": "x"}}, "params", "non-empty"),
+        ({"params": {"a": 1}}, "params", "must be a string"),
+    ],
+)
+def test_validation_names_the_field(overrides: dict, field: str, fragment: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        _sign(**overrides)
+    assert caught.value.field == field
+    assert fragment in caught.value.message
+
+
+def test_method_is_upper_cased() -> None:
+    assert _sign(method="head").method == "HEAD"
+
+
+def test_naive_signing_time_is_a_programming_error() -> None:
+    with pytest.raises(TypeError):
+        _sign(signing_time=datetime(2025, 3, 4))
+
+
+def test_credentials_must_be_the_value_object() -> None:
+    with pytest.raises(TypeError):
+        presign(("ak", "sk"), bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT)  # type: ignore[arg-type]

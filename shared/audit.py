@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import IO
 
-from shared.oss.signer import iso8601
+from shared.clock import iso8601
 
 
 def url_digest(url: str) -> str:

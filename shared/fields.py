@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from shared.env import FALSE_WORDS, TRUE_WORDS
 from shared.errors import InvalidArgument
 
-_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no", "")
 
 
 def text(value: object, field: str, *, max_chars: int = 1024, ascii_only: bool = False) -> str:
@@ -41,12 +41,12 @@ def whole_number(value: object, field: str, *, low: int, high: int) -> int:
 
 
 def flag(value: object, field: str) -> bool:
-    """A boolean, from JSON (true/false) or a query string (1/0, true/false, yes/no)."""
+    """A boolean, from JSON (true/false) or a query string (1/0, true/false, yes/no, on/off)."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in _TRUE:
+    if isinstance(value, str) and value.lower() in TRUE_WORDS:
         return True
-    if isinstance(value, str) and value.lower() in _FALSE:
+    if isinstance(value, str) and value.lower() in FALSE_WORDS:
         return False
     raise InvalidArgument(field, f"{field} must be true or false")
 

@@ -14,7 +14,7 @@ import pytest
 
 from presign_env import API_KEY, environment
 from shared.http.messages import HttpRequest
-from shared.runtime import build_presign_app
+from shared.presign.wiring import build_presign_app
 from stubs_credential_services import FakeMetadataService
 from stubs_credentials import FakeClock, Minted, Reply, iso, serve  # noqa: F401  (fixture)
 
@@ -140,7 +140,7 @@ def test_iso_helper_is_what_the_service_sends() -> None:
 @pytest.mark.parametrize("fail_open", [False, True], ids=["fail-closed", "fail-open"])
 def test_slow_revocation_object_is_answered_within_the_timeout(serve, fail_open: bool) -> None:  # noqa: F811
     """OSS slower than the read timeout for the revocation object: 502 (fail closed) or the redirect."""
-    from shared.runtime import build_links_app
+    from shared.links.wiring import build_links_app
 
     slow = serve(lambda request: Reply(200, {"revoked_ids": []}, delay=4.0))
     env = environment(OSS_ENDPOINT=slow.url, LINK_SIGNING_KEYS="k1:" + "s" * 40, LINK_BASE_URL="https://dl.example.com",

@@ -14,7 +14,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from presign_env import API_KEY, JWT_SECRET, environment
-from shared.runtime import build_presign_app, serve_wsgi
+from shared.http.wsgi import serve_wsgi
+from shared.presign.wiring import build_presign_app
 
 ENDPOINT_HOST = "examplebucket.oss-cn-hangzhou.aliyuncs.com"
 APP = build_presign_app(environment(OSS_ENDPOINT="oss-cn-hangzhou.aliyuncs.com"), audit_stream=io.StringIO())

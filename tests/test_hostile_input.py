@@ -13,7 +13,8 @@ import pytest
 
 from presign_env import API_KEY, JWT_SECRET, environment
 from shared.auth.jwt import _b64encode
-from shared.runtime import build_presign_app, serve_wsgi
+from shared.http.wsgi import serve_wsgi
+from shared.presign.wiring import build_presign_app
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "hostile_presign.json").read_text("utf-8"))["cases"]
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)

@@ -23,7 +23,8 @@ from shared.oss.content_disposition import content_disposition
 from shared.credentials import Credentials, ExplicitSource
 from shared.http.messages import HttpRequest, HttpResponse
 from shared.devtools.local_oss import LocalOss
-from shared.runtime import build_links_app, serve_wsgi
+from shared.http.wsgi import serve_wsgi
+from shared.links.wiring import build_links_app
 from shared.oss.signer import presign
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)

@@ -22,8 +22,8 @@ from shared.links.tokens import LinkSigner
 from shared.object_created.object_links import LinkMaker
 from shared.object_created.handler import DeliveredKeys, ObjectCreatedHandler
 from shared.object_created.rules import parse_rules
-from shared.object_created.wiring import serve_oss_event
-from shared.runtime import build_provider
+from shared.object_created.invoke import serve_oss_event
+from shared.credentials.invocation import invocation_first
 from shared.object_created.webhooks import WebhookSender
 
 NOW = datetime(2026, 11, 20, 6, 46, 0, tzinfo=timezone.utc)
@@ -206,7 +206,7 @@ def test_the_invocation_context_signs_in_worker_threads(webhook: WebhookStub) ->
         request_id = "fc-req-7"
         credentials = {"accessKeyId": "STS.fromcontext", "accessKeySecret": "ctx-secret", "securityToken": "ctx-tok"}
 
-    provider = build_provider({"OSS_ACCESS_KEY_ID": KEYS.access_key_id, "OSS_ACCESS_KEY_SECRET":
+    provider = invocation_first({"OSS_ACCESS_KEY_ID": KEYS.access_key_id, "OSS_ACCESS_KEY_SECRET":
                                KEYS.access_key_secret, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"},
                               clock=lambda: NOW)
     harness = Harness(webhook, {"link": "presigned"}, provider=provider)

@@ -13,7 +13,6 @@ from shared.object_created.records import (
     ObjectCreated,
     RecordProblem,
     parse_event,
-    parse_event_time,
 )
 
 
@@ -101,9 +100,3 @@ def test_an_event_that_is_not_an_oss_event_raises(event: object) -> None:
 
 def test_no_records_is_an_empty_list() -> None:
     assert parse_event({"events": []}) == []
-
-
-@pytest.mark.parametrize("text", ["2026-11-20T06:45:43.000Z", "2026-11-20T06:45:43Z", "2026-11-20T14:45:43+08:00",
-                                  "2026-11-20T06:45:43.123456z"])
-def test_event_times(text: str) -> None:
-    assert parse_event_time(text).utcoffset() is not None

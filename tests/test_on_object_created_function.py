@@ -19,12 +19,14 @@ from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fi
 from events import load_event
 from presign_env import ACCESS_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
-from shared.config import OnCreatedSettings
+from shared.object_created.settings import OnCreatedSettings
 from shared.oss.content_disposition import content_disposition
 from shared.errors import ConfigError, DeliveryFailed
 from shared.devtools.local_oss import LocalOss
-from shared.object_created.wiring import build_on_created_handler, invoke_response, serve_oss_event
-from shared.runtime import build_links_app, serve_wsgi
+from shared.object_created.invoke import invoke_response, serve_oss_event
+from shared.object_created.wiring import build_on_created_handler
+from shared.http.wsgi import serve_wsgi
+from shared.links.wiring import build_links_app
 from shared.oss.signer import presign_now
 
 LINK_KEYS = "k1:link-signing-secret-one-0123456789"

@@ -14,7 +14,8 @@ from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, envir
 from shared.auth.authenticator import encode_jwt
 from shared.http.messages import HttpRequest, HttpResponse
 from shared.devtools.local_oss import LocalOss
-from shared.runtime import build_presign_app, serve_fc_event
+from shared.http.fc import serve_fc_event
+from shared.presign.wiring import build_presign_app
 from shared.oss.signer import presign
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)

@@ -12,7 +12,8 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 
 import functions_framework  # noqa: E402
 
-from shared.runtime import build_links_app, serve_flask  # noqa: E402
+from shared.http.wsgi import serve_flask  # noqa: E402
+from shared.links.wiring import build_links_app  # noqa: E402
 
 APP = build_links_app(os.environ)
 

@@ -11,7 +11,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is at the top, two levels up
     sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
 
-from shared.object_created.wiring import build_on_created_handler, serve_oss_event  # noqa: E402
+from shared.object_created.invoke import serve_oss_event  # noqa: E402
+from shared.object_created.wiring import build_on_created_handler  # noqa: E402
 
 HANDLER = build_on_created_handler(os.environ)
 

@@ -13,7 +13,8 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 
 import functions_framework  # noqa: E402
 
-from shared.object_created.wiring import build_on_created_handler, serve_invoke  # noqa: E402
+from shared.object_created.invoke import serve_invoke  # noqa: E402
+from shared.object_created.wiring import build_on_created_handler  # noqa: E402
 
 HANDLER = build_on_created_handler(os.environ)
 

@@ -10,7 +10,9 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is at the top, two levels up
     sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
 
-from shared.runtime import build_presign_app, serve_fc_event, serve_wsgi  # noqa: E402
+from shared.http.fc import serve_fc_event  # noqa: E402
+from shared.http.wsgi import serve_wsgi  # noqa: E402
+from shared.presign.wiring import build_presign_app  # noqa: E402
 
 APP = build_presign_app(os.environ)
 

@@ -12,7 +12,8 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 
 import functions_framework  # noqa: E402
 
-from shared.runtime import build_presign_app, serve_flask  # noqa: E402
+from shared.http.wsgi import serve_flask  # noqa: E402
+from shared.presign.wiring import build_presign_app  # noqa: E402
 
 APP = build_presign_app(os.environ)
 

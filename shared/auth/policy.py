@@ -19,7 +19,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from shared.env import inline_or_file, read_text_file
 from shared.errors import AccessDenied, ConfigError
+from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
 from shared.fields import unique_names
 
 if TYPE_CHECKING:
@@ -33,16 +35,9 @@ OPTIONS = ("filename", "process", "version_id", "bind_ip", "traffic_limit", "con
            "check_exists")
 _OPTION_SET = frozenset(OPTIONS)
 RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "allow")
-MAX_EXPIRES = 604_800  # 7 days: no presigned URL lives longer
 
 _GLOB = re.compile(r"\*\*\*|\*\*/|\*\*|\*|\?")
 _DOT_SEGMENTS = ("", ".", "..")
-
-
-def _read_text(path: str) -> str:
-    """Read a policy file as UTF-8."""
-    with open(path, encoding="utf-8") as policy_file:
-        return policy_file.read()
 
 
 class Grant:
@@ -122,20 +117,12 @@ class Policy:
         return f"Policy(principals={len(self._rules)}, rules={sum(map(len, self._rules.values()))})"
 
     @classmethod
-    def parse(cls, value: str | None, *, read_text: Callable[[str], str] = _read_text) -> Policy:
+    def parse(cls, value: str | None, *, read_text: Callable[[str], str] = read_text_file) -> Policy:
         """Check ``PRESIGN_POLICY`` (inline JSON or ``@file``); a mistake is a ConfigError naming its rule."""
         text = (value or "").strip()
         if not text:
             raise ConfigError(VARIABLE, f"{VARIABLE} is not set: nothing is allowed without a policy")
-        if text.startswith("@"):
-            path = text[1:].strip()
-            if not path:
-                raise ConfigError(VARIABLE, f"{VARIABLE}: '@' must be followed by a file path")
-            try:
-                text = read_text(path)
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-                raise ConfigError(VARIABLE, f"{VARIABLE}: cannot read {path}: {reason}") from exc
+        text = inline_or_file(VARIABLE, text, read_text=read_text)
         try:
             document = json.loads(text, object_pairs_hook=unique_names)
         except ValueError as exc:

@@ -9,6 +9,7 @@
     profile.py     ~/.alibabacloud/credentials.ini
     chain.py       the documented order, and default_provider()
     cache.py       refresh ahead of expiry, single flight, keep valid credentials on failure
+    invocation.py  the FC invocation being served: its context bound, its credentials asked first
 
 Importing this package costs only the value class: everything else loads on first use (PEP 562), so
 that the signer, which needs ``Credentials`` alone, stays cheap to import in serverless cold starts;

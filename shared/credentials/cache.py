@@ -19,10 +19,10 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from shared.credentials.provider import Clock, CredentialsProvider, utc_now
-from shared.credentials.value import Credentials
+from shared.clock import Clock, utc_now
+from shared.credentials.provider import CredentialsProvider
+from shared.credentials.value import SAFETY_MARGIN, Credentials
 from shared.errors import CredentialsError, CredentialsUnavailable
-from shared.oss.expiry import SAFETY_MARGIN
 
 logger = logging.getLogger("shared.credentials")
 

@@ -25,7 +25,8 @@ from typing import Any
 from shared.credentials.cache import UNAVAILABLE, CredentialsCache
 from shared.credentials.imds import MetadataSource
 from shared.credentials.profile import CredentialsFileSource
-from shared.credentials.provider import Clock, CredentialsProvider, SourceNotConfigured, utc_now
+from shared.clock import Clock, utc_now
+from shared.credentials.provider import CredentialsProvider, SourceNotConfigured
 from shared.credentials.sources import EnvironmentSource, ExplicitSource, FunctionContextSource
 from shared.credentials.sts import AssumeRoleSource, OidcRoleSource, wants_assume_role
 from shared.credentials.uri import CredentialsUriSource

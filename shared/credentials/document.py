@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from shared.clock import parse_iso8601
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError
 
@@ -34,13 +35,10 @@ def parse_expiration(source: str, text: object) -> datetime:
     """Parse an ``Expiration`` such as ``2024-01-01T00:00:00Z`` into an aware UTC datetime."""
     if not isinstance(text, str) or not text:
         raise CredentialsError(source, "the answer has no valid Expiration")
-    try:
-        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    try:  # the services answer in UTC; a bare timestamp is read as UTC too
+        return parse_iso8601(text, naive_is_utc=True)
     except ValueError:
         raise CredentialsError(source, f"the answer's Expiration is not a timestamp: {text[:40]!r}") from None
-    if when.tzinfo is None:  # the services answer in UTC; a bare timestamp is read as UTC too
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
 
 
 def credentials_from_document(source: str, document: dict[str, Any], *, now: datetime) -> Credentials:

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from shared.config import flag
+from shared.env import flag
 from shared.credentials.document import credentials_from_document, decode_json, require_success_code
-from shared.credentials.provider import Clock, NoSource, utc_now
+from shared.clock import Clock, utc_now
+from shared.credentials.provider import NoSource
 from shared.credentials.transport import base_url, send
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.config import flag
+from shared.env import flag
 from shared.credentials.imds import MetadataSource, imds_endpoint
-from shared.credentials.provider import Clock, CredentialsProvider, NoSource, SourceNotConfigured
+from shared.clock import Clock
+from shared.credentials.provider import CredentialsProvider, NoSource, SourceNotConfigured
 from shared.credentials.sources import ExplicitSource
 from shared.credentials.sts import (
     DEFAULT_DURATION,

@@ -1,4 +1,4 @@
-"""What every credential source shares: the provider protocol, "not here" versus "failed", the clock.
+"""What every credential source shares: the provider protocol, and "not here" versus "failed".
 
     CredentialsError (shared.errors)   a source failed: it names the source and the cause
     └── SourceNotConfigured            the source is simply not set up here; the chain skips it
@@ -6,20 +6,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Protocol
 
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """Return the current time as an aware UTC datetime: the default clock."""
-    return datetime.now(timezone.utc)
-
 
 class CredentialsProvider(Protocol):
     """Anything that hands out credentials: a source, the chain or the cache."""

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from shared.credentials.document import ensure_unexpired
-from shared.credentials.provider import Clock, SourceNotConfigured, utc_now
+from shared.clock import Clock, utc_now
+from shared.credentials.provider import SourceNotConfigured
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError
 

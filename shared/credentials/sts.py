@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.config import flag
+from shared.env import flag
 from shared.credentials.document import credentials_from_document, decode_json, redact
-from shared.credentials.provider import Clock, CredentialsProvider, NoSource, utc_now
+from shared.clock import Clock, utc_now
+from shared.credentials.provider import CredentialsProvider, NoSource
 from shared.credentials.rpc import rpc_timestamp, signed_query
 from shared.credentials.transport import base_url, send
 from shared.credentials.value import Credentials

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+# Seconds taken off the credentials' expiration: our clock and OSS's may disagree by this much, and a
+# URL must not outlive its token by even a second (OSS would refuse it while x-oss-expires says yes).
+SAFETY_MARGIN = 60
+
 
 class Credentials:
     """An access key pair, an optional STS security token and an optional expiration (UTC).

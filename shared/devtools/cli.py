@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import IO, NoReturn
 
+from shared.clock import parse_iso8601, utc_now
 from shared.config import SigningDefaults, load_signing_defaults
 from shared.errors import InvalidArgument, PresignError
 from shared.oss.object_keys import check_object_name
@@ -159,7 +160,7 @@ def sign_one(request: dict[str, object], defaults: SigningDefaults, provider: ob
         request["cname"] = bool(request.get("cname")) or defaults.cname
     check_object_name(request["key"])  # type: ignore[arg-type]
     at = request.pop("at", None)
-    now = parse_time(at) if at else datetime.now(timezone.utc)
+    now = parse_time(at) if at else utc_now()
     expires = request.pop("expires", 900)
     credentials, lifetime = _credentials_for(provider, expires, now)  # type: ignore[arg-type]
     url = presign(credentials, bucket=bucket, region=region, signing_time=now,  # type: ignore[arg-type]
@@ -184,13 +185,10 @@ def parse_time(text: str) -> datetime:
     try:
         if len(value) == 16 and value[8] == "T":
             return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+        return parse_iso8601(value, utc_only=True)
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None or moment.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
         raise InvalidArgument("at", "at must be a UTC time like 2025-03-04T05:06:07Z or 20250304T050607Z, "
-                                    f"got {text!r}")
-    return moment.astimezone(timezone.utc)
+                                    f"got {text!r}") from None
 
 
 def _request_from_args(args: argparse.Namespace) -> dict[str, object]:

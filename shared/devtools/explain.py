@@ -23,7 +23,8 @@ from shared.errors import InvalidArgument
 from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.verify import REDACTED, AuthFailure, Authorization, expectation, problems
-from shared.oss.signer import METHODS, iso8601
+from shared.clock import iso8601
+from shared.oss.signer import METHODS
 
 MAX_SPACES = 8  # spaces tried as '+' in every combination (2**8 checks at most per request)
 _SIGNATURE_CAUSES = ("signature", "token_wrong")

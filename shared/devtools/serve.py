@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
+from shared.auth.policy import OPTIONS
 from shared.credentials import Credentials
 from shared.devtools.usage import UsageError
 
@@ -33,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_KEY = "hello.txt"
 SAMPLE = b"Hello from the local OSS bucket!\n"
 START_TIMEOUT = 60.0
-OPTIONS = ["filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type", "meta", "check_exists"]
 
 
 class ServeError(Exception):
@@ -58,7 +58,7 @@ def function_environment(settings: Mapping[str, str], *, endpoint: str, bucket: 
                          links_url: str) -> dict[str, str]:
     """The normal configuration of the functions, pointed at the local bucket."""
     policy = {"principals": {"dev": [{"bucket": bucket, "prefix": "", "methods": ["GET", "HEAD", "PUT"],
-                                      "allow": OPTIONS}]}}
+                                      "allow": list(OPTIONS)}]}}
     return {
         "OSS_ENDPOINT": endpoint, "OSS_REGION": region, "OSS_BUCKET": bucket,
         "OSS_ACCESS_KEY_ID": settings["access_key_id"], "OSS_ACCESS_KEY_SECRET": settings["access_key_secret"],

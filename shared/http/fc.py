@@ -19,12 +19,26 @@ import binascii
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from shared.errors import InvalidArgument, PayloadTooLarge
+from shared.credentials.invocation import invocation, request_id_of
+from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.fields import json_event
-from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from shared.http.api import App
+from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response
 
 
-def request_from_event(event: bytes | str | Mapping[str, object]) -> HttpRequest:
+def serve_fc_event(app: App, event: object, context: object = None) -> dict[str, object]:
+    """Answer one FC 3.0 or API Gateway event, under its invocation context, with the dict both expect."""
+    with invocation(context):
+        try:
+            request = request_from_event(event)
+        except PresignError as error:
+            return response_to_event(error_response(error, request_id_of(context)))
+        if not request.request_id:
+            request.request_id = request_id_of(context)
+        return response_to_event(app.handle(request))
+
+
+def request_from_event(event: object) -> HttpRequest:
     """Adapt an FC 3.0 HTTP trigger or API Gateway event; raise InvalidArgument for anything else."""
     shape = json_event(event)
     if isinstance(shape.get("requestContext"), Mapping) and "rawPath" in shape:

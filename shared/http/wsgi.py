@@ -6,10 +6,37 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
+from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
-from shared.errors import InvalidArgument, PayloadTooLarge
-from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
+from shared.http.api import App
+from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response
+
+
+class FlaskRequest(Protocol):
+    """What functions-framework hands a target: a Flask request, of which only the WSGI environ is read."""
+
+    environ: Mapping[str, object]
+
+
+def serve_wsgi(app: App, environ: Mapping[str, object], start_response: Callable[..., object]) -> Iterable[bytes]:
+    """Answer one WSGI request."""
+    return respond(_answer(app, environ), start_response)
+
+
+def serve_flask(app: App, flask_request: FlaskRequest) -> tuple[bytes, int, dict[str, str]]:
+    """Answer one functions-framework (Flask) request, through its WSGI environ."""
+    response = _answer(app, flask_request.environ)
+    return response.body, response.status, response.headers
+
+
+def _answer(app: App, environ: Mapping[str, object]) -> HttpResponse:
+    try:
+        request = request_from_environ(environ)
+    except PresignError as error:
+        return error_response(error, "")
+    return app.handle(request)
 
 
 def request_from_environ(environ: Mapping[str, object]) -> HttpRequest:

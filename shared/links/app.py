@@ -20,21 +20,22 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 
 from shared.audit import AuditLog, url_digest
 from shared.auth.authenticator import Authenticator, Principal
-from shared.config import LinksSettings
-from shared.errors import InvalidArgument, InvalidLink, MethodNotAllowed, PayloadTooLarge, PresignError
-from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
+from shared.links.settings import LinksSettings
+from shared.errors import InvalidArgument, InvalidLink, MethodNotAllowed, PresignError
+from shared.http.api import REDIRECT_HEADERS, Call, answer, batch
+from shared.http.messages import HttpRequest, HttpResponse, error_response, json_response
 from shared.http.routing import error_headers, json_object, match_route
 from shared.oss.issuer import IssuedUrl, Issuer
 from shared.links.request import LinkRequest
 from shared.links.tokens import Link, LinkSigner, new_link
 from shared.auth.policy import Policy
-from shared.presign.app import MAX_BATCH, REDIRECT_HEADERS
 from shared.presign.request import PresignRequest
 from shared.links.revocation import Revocation
-from shared.oss.signer import iso8601
+from shared.clock import iso8601
 
 ROUTES = {"/links": ("POST",), "/links/batch": ("POST",), "/healthz": ("GET", "HEAD")}
 LINK_PATH = "/d/"
@@ -61,23 +62,20 @@ class LinksApp:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request; every failure becomes its error response, never a traceback."""
-        principal: Principal | None = None
-        try:
-            if request.path.startswith(LINK_PATH):
-                return self._follow(request)
-            route = match_route(request, ROUTES)
-            if route == "/healthz":
-                return json_response(200, {"status": "ok"})
-            principal = self.authenticator.authenticate(request.headers, now=self.clock())
-            if route == "/links/batch":
-                return self._batch(request, principal)
-            return json_response(200, self._create(request, principal, json_object(request)))
-        except PresignError as error:
-            self._refused(request, principal, error)
-            return error_response(error, request.request_id, error_headers(error))
-        except Exception as error:  # a bug: log its type only (its text may hold request data)
-            self.audit.write("error", request_id=request.request_id, error=type(error).__name__)
-            return error_response(PresignError("internal error"), request.request_id)
+        return answer(request, self.audit, self._route)
+
+    def _route(self, call: Call) -> HttpResponse:
+        request = call.request
+        if request.path.startswith(LINK_PATH):
+            return self._follow(request)
+        route = match_route(request, ROUTES)
+        if route == "/healthz":
+            return json_response(200, {"status": "ok"})
+        principal = call.principal = self.authenticator.authenticate(request.headers, now=self.clock())
+        create = partial(self._create, request, principal)
+        if route == "/links/batch":
+            return batch(call, self.audit, json_object(request), create, noun="link requests")
+        return json_response(200, create(json_object(request)))
 
     def _create(self, request: HttpRequest, principal: Principal, given: Mapping[str, object]) -> dict[str, object]:
         order = LinkRequest.parse(given, default_bucket=self.settings.signing.bucket)
@@ -96,23 +94,6 @@ class LinksApp:
                          expires_at=result["expires_at"], url_expires=url_expires, client_ip=request.client_ip,
                          rule=grant.rule)
         return result
-
-    def _batch(self, request: HttpRequest, principal: Principal) -> HttpResponse:
-        items = json_object(request).get("items")
-        if not isinstance(items, list):
-            raise InvalidArgument("items", "items must be a list of link requests")
-        if len(items) > MAX_BATCH:
-            raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH} items, got {len(items)}")
-        results = []
-        for index, item in enumerate(items):
-            try:
-                if not isinstance(item, Mapping):
-                    raise InvalidArgument(f"items[{index}]", "each item must be a JSON object")
-                results.append(self._create(request, principal, item))
-            except PresignError as error:
-                self._refused(request, principal, error, item=index)
-                results.append(error_body(error, request.request_id))
-        return json_response(200, {"items": results})
 
     def _public_base(self, request: HttpRequest) -> str:
         """``LINK_BASE_URL``, else the scheme and host this request came in on."""
@@ -179,13 +160,6 @@ class LinksApp:
         self.audit.write("link_refused", request_id=request.request_id, status=error.status, code=error.code,
                          reason=error.detail or error.message, link_id=link_id, token_sha256=url_digest(token),
                          method=request.method[:16], client_ip=request.client_ip)
-
-    def _refused(self, request: HttpRequest, principal: Principal | None, error: PresignError,
-                 item: int | None = None) -> None:
-        self.audit.write("refused", request_id=request.request_id, status=error.status, code=error.code,
-                         reason=error.detail or error.message, principal=principal.name if principal else None,
-                         method=request.method[:16], path=request.path[:256], client_ip=request.client_ip,
-                         item=item)
 
 
 def error_page(error: PresignError) -> bytes:

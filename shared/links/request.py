@@ -12,12 +12,12 @@ from collections.abc import Mapping
 
 from shared import fields
 from shared.errors import InvalidArgument
+from shared.oss.expiry import MAX_V4_LIFETIME as MAX_URL_EXPIRES
 from shared.presign.request import PresignRequest
 
 LINK_FIELDS = ("key", "bucket", "ttl", "filename", "disposition", "url_expires")
 _TARGET_FIELDS = ("key", "bucket", "filename", "disposition")
 DEFAULT_URL_EXPIRES = 300
-MAX_URL_EXPIRES = 604_800  # 7 days: the longest a V4 URL lives
 MAX_TTL = 31_536_000  # 365 days
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
 _TTL_FORMS = "whole seconds, or a number with d, h, m or s such as 30d"

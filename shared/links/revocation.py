@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from shared.clock import parse_iso8601
 from shared.errors import InvalidLink, PresignError, UpstreamError
 from shared.links.tokens import Link, is_link_id
 
 if TYPE_CHECKING:
-    from shared.config import LinksSettings
+    from shared.links.settings import LinksSettings
     from shared.oss.client import OssClient
 
 CACHE_SECONDS = 60
@@ -33,17 +34,6 @@ RETRY_SECONDS = 5
 MAX_OBJECT_BYTES = 1 << 20  # about 50,000 ids
 UNAVAILABLE = "this link cannot be checked right now; try again in a minute"
 _DOCUMENT_FIELDS = ("revoked_ids", "not_before")
-
-
-def parse_utc_time(text: str) -> datetime:
-    """An ISO 8601 time with its offset (``2026-11-21T00:00:00Z``), in UTC; ValueError saying why not."""
-    try:  # Python 3.10's fromisoformat does not read "Z"
-        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
-    except ValueError:
-        raise ValueError(f"must be an ISO 8601 UTC time such as 2026-11-21T00:00:00Z, got {text[:40]!r}") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"must give its time zone, as in 2026-11-21T00:00:00Z, got {text[:40]!r}")
-    return moment.astimezone(timezone.utc)
 
 
 class RevocationList:
@@ -91,7 +81,7 @@ def parse_revocation_document(body: bytes) -> RevocationList:
     if not_before is not None and not isinstance(not_before, str):
         raise ValueError("not_before is not a string")
     try:
-        cutoff = parse_utc_time(not_before) if not_before else None
+        cutoff = parse_iso8601(not_before) if not_before else None
     except ValueError as exc:
         raise ValueError(f"not_before {exc}") from None
     return RevocationList(ids, cutoff, ids_from="the revocation object",

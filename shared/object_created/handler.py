@@ -24,7 +24,7 @@ from shared.errors import DeliveryFailed, InvalidArgument, PresignError
 from shared.object_created.object_links import LinkMaker, ObjectLink
 from shared.object_created.rules import Rule, RuleSet
 from shared.object_created.records import ObjectCreated, RecordProblem, parse_event
-from shared.oss.signer import iso8601
+from shared.clock import iso8601
 from shared.object_created.webhooks import WebhookSender
 
 DEFAULT_CONCURRENCY = 4

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.clock import parse_iso8601
 from shared.errors import InvalidArgument
 from shared.fields import json_event
 from shared.oss.object_keys import check_object_name
@@ -81,14 +82,6 @@ def parse_record(index: int, record: object) -> ObjectCreated | RecordProblem:
         return RecordProblem(index, problem.message)
 
 
-def parse_event_time(text: str) -> datetime:
-    """Read ``2026-11-20T06:45:43.000Z`` (any ISO 8601 time with a zone); ValueError otherwise."""
-    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    if moment.tzinfo is None:
-        raise ValueError("the time has no zone")
-    return moment
-
-
 def _created(record: Mapping[str, object], name: str) -> ObjectCreated:
     oss = _object(record, "oss", "oss")
     bucket = _text(_object(oss, "bucket", "oss.bucket"), "name", "oss.bucket.name")
@@ -104,7 +97,7 @@ def _created(record: Mapping[str, object], name: str) -> ObjectCreated:
     etag = _text(target, "eTag", "oss.object.eTag")
     event_time = _text(record, "eventTime", "eventTime")
     try:
-        parse_event_time(event_time)
+        parse_iso8601(event_time)
     except ValueError:
         raise InvalidArgument("eventTime", "eventTime is not an ISO 8601 time with a zone") from None
     response = record.get("responseElements")

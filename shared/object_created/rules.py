@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, InvalidArgument
+from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
 from shared.fields import unique_names
 from shared.object_created.webhooks import Webhook
 
 VARIABLE = "ON_CREATED_RULES"
 LINK_KINDS = ("presigned", "redirect")
 DEFAULT_EXPIRES = 3600
-MAX_EXPIRES = 604_800  # Signature V4's limit
 DEFAULT_TTL = 30 * 86400
 MIN_SECRET_BYTES = 16
 # Headers the delivery itself sets; a rule may not replace them (or the message's framing).

@@ -10,13 +10,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
-from shared.credentials.value import Credentials
+from shared.credentials.value import SAFETY_MARGIN, Credentials
 from shared.errors import CredentialsUnavailable, InvalidArgument
 
-# Seconds taken off the credentials' expiration: our clock and OSS's may disagree by this much, and a
-# URL must not outlive its token by even a second (OSS would refuse it while x-oss-expires says yes).
-SAFETY_MARGIN = 60
-MAX_V4_LIFETIME = 604800  # 7 days: the longest x-oss-expires OSS accepts
+MAX_V4_LIFETIME = 604_800  # 7 days: the longest x-oss-expires OSS accepts (the one home of this limit)
 
 
 class Lifetime:

@@ -9,14 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
+from shared.clock import utc_now
 from shared.oss.endpoints import Endpoint, parse_endpoint
 from shared.oss.expiry import effective_lifetime
 from shared.oss.signer import PresignedUrl, SignedRequest, presign, sign_request
-
-
-def utc_now() -> datetime:
-    """The real clock, in UTC."""
-    return datetime.now(timezone.utc)
 
 
 class IssuedUrl:

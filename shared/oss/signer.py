@@ -31,18 +31,20 @@ from shared.oss.canonical import (
     string_to_sign,
     uri_encode,
 )
+from shared.clock import iso8601, utc_now
 from shared.credentials.value import Credentials
+from shared.oss.expiry import MAX_V4_LIFETIME
 from shared.oss.endpoints import Endpoint, check_bucket, default_endpoint, parse_endpoint
 from shared.errors import InvalidArgument
 from shared.oss.object_keys import check_key, needs_opaque_path
 
-MAX_EXPIRES = 604_800  # OSS refuses V4 presigned URLs that live longer than 7 days
+MAX_EXPIRES = MAX_V4_LIFETIME  # OSS refuses V4 presigned URLs that live longer than 7 days
 METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
 # The steps are re-exported: callers may take them from here or from shared.oss.canonical.
 __all__ = [
     "ALGORITHM", "MAX_EXPIRES", "METHODS", "RESERVED_PARAMS", "UNSIGNED_PAYLOAD", "PresignedUrl", "SignedRequest",
     "additional_signed", "canonical_headers", "canonical_query", "canonical_request", "canonical_uri",
-    "check_expires", "credential_scope", "encode_params", "is_default_signed", "iso8601", "normalize_headers",
+    "check_expires", "credential_scope", "encode_params", "is_default_signed", "normalize_headers",
     "presign", "presign_now", "sign_request", "signature", "signed_headers", "signing_hmac", "signing_key",
     "string_to_sign", "uri_encode",
 ]
@@ -93,11 +95,6 @@ class SignedRequest:
         return f"SignedRequest(method={self.method})"
 
 
-def iso8601(moment: datetime) -> str:
-    """Format an aware datetime as ``2025-03-04T05:06:07Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def presign(
     credentials: Credentials,
     *,
@@ -146,7 +143,7 @@ def presign(
 
 def presign_now(credentials: Credentials, **request: object) -> PresignedUrl:
     """``presign`` at the current time."""
-    return presign(credentials, signing_time=datetime.now(timezone.utc), **request)  # type: ignore[arg-type]
+    return presign(credentials, signing_time=utc_now(), **request)  # type: ignore[arg-type]
 
 
 def sign_request(

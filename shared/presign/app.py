@@ -13,22 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 
 from shared.audit import AuditLog, url_digest
 from shared.auth.authenticator import Authenticator, Principal
 from shared.config import PresignSettings
-from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
+from shared.errors import InvalidArgument
 from shared.fields import single_values
-from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
-from shared.http.routing import error_headers, json_object, match_route
+from shared.http.api import REDIRECT_HEADERS, Call, answer, batch
+from shared.http.messages import HttpRequest, HttpResponse, json_response
+from shared.http.routing import json_object, match_route
 from shared.oss.issuer import Issuer
 from shared.oss.client import OssClient
 from shared.auth.policy import Policy
 from shared.presign.request import PresignRequest
-from shared.oss.signer import iso8601
+from shared.clock import iso8601
 
-MAX_BATCH = 1000
-REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/healthz": ("GET", "HEAD")}
 
 
@@ -47,52 +47,31 @@ class PresignApp:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request; every failure becomes its JSON error, never a traceback."""
-        principal: Principal | None = None
-        try:
-            route = match_route(request, ROUTES)
-            if route == "/healthz":
-                return json_response(200, {"status": "ok"})
-            principal = self.authenticator.authenticate(request.headers, now=self.clock())
-            if route == "/presign/batch":
-                return self._batch(request, principal)
-            given = json_object(request) if request.method == "POST" else single_values(request.query)
-            return self._one(request, principal, given)
-        except PresignError as error:
-            self._refused(request, principal, error)
-            return error_response(error, request.request_id, error_headers(error))
-        except Exception as error:  # a bug: log its type only (its text may hold request data)
-            self.audit.write("error", request_id=request.request_id, error=type(error).__name__)
-            fault = PresignError("internal error")
-            return error_response(fault, request.request_id)
+        return answer(request, self.audit, self._route)
 
-    def _one(self, request: HttpRequest, principal: Principal, given: Mapping[str, object]) -> HttpResponse:
+    def _route(self, call: Call) -> HttpResponse:
+        request = call.request
+        route = match_route(request, ROUTES)
+        if route == "/healthz":
+            return json_response(200, {"status": "ok"})
+        principal = call.principal = self.authenticator.authenticate(request.headers, now=self.clock())
+        if route == "/presign/batch":
+            return batch(call, self.audit, json_object(request), partial(self._batch_item, request, principal),
+                         noun="request objects")
+        given = json_object(request) if request.method == "POST" else single_values(request.query)
         order = self._parse(given)
         result = self._issue(request, principal, order)
         if order.redirect:
             if order.method == "PUT":
                 raise InvalidArgument("redirect", "redirect applies to GET and HEAD only")
-            return HttpResponse(302, {"Location": result["url"], **REDIRECT_HEADERS})  # type: ignore[dict-item]
+            return HttpResponse(302, {"Location": str(result["url"]), **REDIRECT_HEADERS})
         return json_response(200, result)
 
-    def _batch(self, request: HttpRequest, principal: Principal) -> HttpResponse:
-        items = json_object(request).get("items")
-        if not isinstance(items, list):
-            raise InvalidArgument("items", "items must be a list of request objects")
-        if len(items) > MAX_BATCH:
-            raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH} items, got {len(items)}")
-        results = []
-        for index, item in enumerate(items):
-            try:
-                if not isinstance(item, Mapping):
-                    raise InvalidArgument(f"items[{index}]", "each item must be a JSON object")
-                order = self._parse(item)
-                if order.redirect:
-                    raise InvalidArgument("redirect", "redirect does not apply to batch items")
-                results.append(self._issue(request, principal, order))
-            except PresignError as error:
-                self._refused(request, principal, error, item=index)
-                results.append(error_body(error, request.request_id))
-        return json_response(200, {"items": results})
+    def _batch_item(self, request: HttpRequest, principal: Principal, item: Mapping[str, object]) -> dict[str, object]:
+        order = self._parse(item)
+        if order.redirect:
+            raise InvalidArgument("redirect", "redirect does not apply to batch items")
+        return self._issue(request, principal, order)
 
     def _parse(self, given: Mapping[str, object]) -> PresignRequest:
         return PresignRequest.parse(given, default_bucket=self.settings.signing.bucket,
@@ -120,23 +99,3 @@ class PresignApp:
                          key=order.key, method=url.method, expires_at=result["expires_at"],
                          client_ip=request.client_ip, url_sha256=url_digest(url.url), rule=grant.rule)
         return result
-
-    def _refused(self, request: HttpRequest, principal: Principal | None, error: PresignError,
-                 item: int | None = None) -> None:
-        self.audit.write("refused", request_id=request.request_id, status=error.status, code=error.code,
-                         reason=error.detail or error.message, principal=principal.name if principal else None,
-                         method=request.method, path=request.path[:256], client_ip=request.client_ip, item=item)
-
-
-class BrokenApp:
-    """What a function with a configuration error runs: every request gets the same 500 ConfigError."""
-
-    def __init__(self, error: PresignError, audit: AuditLog) -> None:
-        self.error = error
-        self.audit = audit
-
-    def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer 500 ConfigError, naming the variable, never its value."""
-        self.audit.write("refused", request_id=request.request_id, status=500, code=self.error.code,
-                         reason=self.error.message)
-        return error_response(self.error, request.request_id)

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
 
+from shared.clock import utc_now
 from shared.credentials.value import Credentials
 from shared.devtools.local_oss.errors import OssError, error_body
 from shared.devtools.local_oss.service import BucketService, Incoming, Reply
@@ -30,11 +31,6 @@ logger = logging.getLogger("shared.devtools.local_oss")
 DRAIN_LIMIT = 8 << 20  # read and drop up to this much of a refused upload, so the client sees the answer
 _CHUNK = 1 << 16
 _QUERY = re.compile(r"\?[^\s'\"]*")
-
-
-def utc_now() -> datetime:
-    """The real clock (the default; tests pass their own)."""
-    return datetime.now(timezone.utc)
 
 
 def new_request_id() -> str:

@@ -32,7 +32,8 @@ from shared.credentials.value import Credentials
 from shared.errors import InvalidArgument
 from shared.devtools.local_oss.addressing import ObjectRequest
 from shared.devtools.local_oss.errors import OssError
-from shared.oss.signer import MAX_EXPIRES, iso8601
+from shared.clock import iso8601
+from shared.oss.signer import MAX_EXPIRES
 
 QUERY, HEADER = "query", "header"
 MAX_SKEW = timedelta(minutes=15)

@@ -1,0 +1,92 @@
+"""The one HTTP error boundary every app answers through, its batch loop and its refusal log line.
+
+    answer(request, audit, route)   run the app's route; a PresignError becomes its JSON error and one
+                                    "refused" line, anything else a 500 whose log line names only its type
+    batch(call, audit, body, item)  ``{"items": [...]}`` in, one result or error per item, in order
+    BrokenApp                       what a function whose configuration is wrong answers with
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from shared.audit import AuditLog
+from shared.auth.authenticator import Principal
+from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
+from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
+from shared.http.routing import error_headers
+
+MAX_BATCH = 1000
+REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+class App(Protocol):
+    """Anything that answers an HttpRequest."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse: ...
+
+
+class Call:
+    """One request being answered, and its principal once authenticated (for the refusal log line)."""
+
+    __slots__ = ("request", "principal")
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.principal: Principal | None = None
+
+
+def answer(request: HttpRequest, audit: AuditLog, route: Callable[[Call], HttpResponse]) -> HttpResponse:
+    """Answer one request through ``route``; every failure becomes its JSON error, never a traceback."""
+    call = Call(request)
+    try:
+        return route(call)
+    except PresignError as error:
+        refused(audit, call, error)
+        return error_response(error, request.request_id, error_headers(error))
+    except Exception as error:  # a bug: log its type only (its text may hold request data)
+        audit.write("error", request_id=request.request_id, error=type(error).__name__)
+        return error_response(PresignError("internal error"), request.request_id)
+
+
+def refused(audit: AuditLog, call: Call, error: PresignError, *, item: int | None = None) -> None:
+    """The one log line of a refusal: status, code, the precise reason, who asked and for what."""
+    request = call.request
+    audit.write("refused", request_id=request.request_id, status=error.status, code=error.code,
+                reason=error.detail or error.message, principal=call.principal.name if call.principal else None,
+                method=request.method[:16], path=request.path[:256], client_ip=request.client_ip, item=item)
+
+
+def batch(call: Call, audit: AuditLog, body: Mapping[str, object],
+          item: Callable[[Mapping[str, object]], dict[str, object]], *, noun: str) -> HttpResponse:
+    """Answer ``{"items": [...]}`` (at most MAX_BATCH) with one result or error per item, in order."""
+    items = body.get("items")
+    if not isinstance(items, list):
+        raise InvalidArgument("items", f"items must be a list of {noun}")
+    if len(items) > MAX_BATCH:
+        raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH} items, got {len(items)}")
+    results: list[dict[str, object]] = []
+    for index, given in enumerate(items):
+        try:
+            if not isinstance(given, Mapping):
+                raise InvalidArgument(f"items[{index}]", "each item must be a JSON object")
+            results.append(item(given))
+        except PresignError as error:
+            refused(audit, call, error, item=index)
+            results.append(error_body(error, call.request.request_id))
+    return json_response(200, {"items": results})
+
+
+class BrokenApp:
+    """What a function with a configuration error runs: every request gets the same 500 ConfigError."""
+
+    def __init__(self, error: PresignError, audit: AuditLog) -> None:
+        self.error = error
+        self.audit = audit
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer 500 ConfigError, naming the variable, never its value."""
+        self.audit.write("refused", request_id=request.request_id, status=500, code=self.error.code,
+                         reason=self.error.message)
+        return error_response(self.error, request.request_id)

@@ -9,7 +9,6 @@ from shared.env import FALSE_WORDS, TRUE_WORDS
 from shared.errors import InvalidArgument
 
 
-
 def text(value: object, field: str, *, max_chars: int = 1024, ascii_only: bool = False) -> str:
     """A string of 1..max_chars characters, valid UTF-8 and free of control characters."""
     if not isinstance(value, str):

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET  # noqa: E402
+from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET
 
 # Secrets the suite's fixtures hand to the code under test; none may ever be printed or logged.
 SECRETS = (ACCESS_KEY.access_key_secret, API_KEY, JWT_SECRET, "SECRETminted", "TOKENminted",

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from stubs_credentials import T0, FakeClock
 
 from shared.credentials import Credentials
 from shared.devtools.local_oss import LocalOss
 from shared.oss.signer import PresignedUrl, presign
-from stubs_credentials import T0, FakeClock
 
 REGION = "cn-hangzhou"
 BUCKET = "examplebucket"

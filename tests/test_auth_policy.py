@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from shared.auth.authenticator import Principal
-from shared.errors import AccessDenied, ConfigError
 from shared.auth.policy import DENIED, OPTIONS, Grant, Policy, clean_key, compile_glob
+from shared.errors import AccessDenied, ConfigError
 
 POLICY = {"principals": {
     "alice": [

@@ -177,7 +177,7 @@ def run_threads(count: int, target: Callable[[], object]) -> tuple[list[threadin
         barrier.wait(5)
         try:
             results[index] = target()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+        except Exception as exc:
             results[index] = exc
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]

@@ -12,10 +12,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from stubs_credentials import Reply, serve  # noqa: F401  (fixture)
 
 from shared.devtools.cli import main, parse_time
 from shared.errors import InvalidArgument
-from stubs_credentials import Reply, serve  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"OSS_ACCESS_KEY_ID": "LTAI5tCLIkey", "OSS_ACCESS_KEY_SECRET": "cli-test-secret-0123456789"}

@@ -14,12 +14,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket  # noqa: F401  (fixture)
 
-from shared.devtools.cli import main
 from shared.credentials import Credentials
+from shared.devtools.cli import main
 from shared.devtools.explain import Explanation, explain
 from shared.oss.signer import presign
-from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESIGN = json.loads((ROOT / "tests" / "data" / "oss4_presign.json").read_text("utf-8"))["vectors"]

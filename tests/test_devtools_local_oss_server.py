@@ -20,11 +20,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import requests
+from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket, error_of  # noqa: F401  (fixture)
 
 from shared.credentials import Credentials
 from shared.devtools.local_oss import LocalOss
 from shared.oss.signer import presign, sign_request
-from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket, error_of  # noqa: F401  (fixture)
 
 TIMEOUT = 5
 KEYS_TO_TRY = ["plain.txt", "dir/sub/file.txt", "a/./b/../c.txt", "a//b///c.txt", "a+b c+d.txt",

@@ -16,7 +16,15 @@ import pytest
 from shared.credentials import Credentials
 from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
 from shared.devtools.local_oss.errors import STATUS
-from shared.devtools.local_oss.verify import CAUSES, REDACTED, AuthFailure, expectation, parse_authorization, problems, verify
+from shared.devtools.local_oss.verify import (
+    CAUSES,
+    REDACTED,
+    AuthFailure,
+    expectation,
+    parse_authorization,
+    problems,
+    verify,
+)
 from shared.oss.signer import presign, sign_request
 
 DATA = Path(__file__).parent / "data"

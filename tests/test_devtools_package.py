@@ -18,7 +18,6 @@ import pytest
 from events import fc3_event, load_event
 
 from shared.devtools.cli import main
-from shared.errors import InvalidArgument, UpstreamError
 from shared.devtools.package import (
     FILE_MODE,
     ZIP_TIME,
@@ -30,6 +29,7 @@ from shared.devtools.package import (
     runtime_requirements,
     vendor,
 )
+from shared.errors import InvalidArgument, UpstreamError
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_KEY = "k1:" + "s" * 40

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from processes import ROOT, free_port
 
 README = (ROOT / "README.md").read_text("utf-8")

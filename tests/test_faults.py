@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-
 from presign_env import API_KEY, environment
-from shared.http.messages import HttpRequest
-from shared.presign.wiring import build_presign_app
 from stubs_credential_services import FakeMetadataService
 from stubs_credentials import FakeClock, Minted, Reply, iso, serve  # noqa: F401  (fixture)
+
+from shared.http.messages import HttpRequest
+from shared.presign.wiring import build_presign_app
 
 ALICE = {"x-api-key": API_KEY}
 BOUND = 5.0  # seconds any one request may take, whatever the metadata service does
@@ -25,7 +25,7 @@ BOUND = 5.0  # seconds any one request may take, whatever the metadata service d
 class Rig:
     """The presign app on metadata-service credentials, a fake clock and a record of every expiration."""
 
-    def __init__(self, serve_fixture, **overrides: str) -> None:  # noqa: ANN001
+    def __init__(self, serve_fixture, **overrides: str) -> None:
         self.clock = FakeClock(datetime.fromisoformat("2026-11-21T06:00:00+00:00"))
         self.minted = Minted(self.clock)
         self.expirations: dict[str, datetime] = {}
@@ -69,7 +69,7 @@ def rig(serve) -> Rig:  # noqa: F811
      lambda rig: Reply(200, rig.minted.document(timedelta(minutes=-5))),
      lambda rig: Reply(200, rig.minted.document(timedelta(hours=1)), delay=2.5)],
     ids=["http-500", "http-503", "garbage", "code-not-success", "already-expired", "slower-than-timeout"])
-def test_metadata_faults_give_503_and_recover(rig: Rig, fault) -> None:  # noqa: ANN001
+def test_metadata_faults_give_503_and_recover(rig: Rig, fault) -> None:
     status, result, _ = rig.ask()
     assert status == 200
     rig.assert_within_credentials(result)

@@ -12,8 +12,8 @@ import time
 from urllib.parse import quote, urlsplit
 
 import pytest
-
 from presign_env import API_KEY, JWT_SECRET, environment
+
 from shared.http.wsgi import serve_wsgi
 from shared.presign.wiring import build_presign_app
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from presign_env import API_KEY, JWT_SECRET, environment
+
 from shared.auth.jwt import _b64encode
 from shared.http.wsgi import serve_wsgi
 from shared.presign.wiring import build_presign_app

@@ -7,8 +7,8 @@ import io
 import json
 
 import pytest
-
 from events import apigw_event, fc3_event, load_event
+
 from shared.errors import InvalidArgument, PayloadTooLarge
 from shared.http.fc import request_from_event, response_to_event
 from shared.http.messages import MAX_BODY_BYTES, HttpResponse

@@ -19,12 +19,12 @@ from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, envir
 from stubs_credentials import FakeClock
 
 from shared.auth.authenticator import encode_jwt
-from shared.oss.content_disposition import content_disposition
 from shared.credentials import Credentials, ExplicitSource
-from shared.http.messages import HttpRequest, HttpResponse
 from shared.devtools.local_oss import LocalOss
+from shared.http.messages import HttpRequest, HttpResponse
 from shared.http.wsgi import serve_wsgi
 from shared.links.wiring import build_links_app
+from shared.oss.content_disposition import content_disposition
 from shared.oss.signer import presign
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)

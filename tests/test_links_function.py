@@ -19,8 +19,8 @@ from events import fc3_event
 from presign_env import ACCESS_KEY, API_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
 
-from shared.oss.content_disposition import content_disposition
 from shared.devtools.local_oss import LocalOss
+from shared.oss.content_disposition import content_disposition
 from shared.oss.signer import presign_now
 
 HEADERS = {"X-Api-Key": API_KEY}

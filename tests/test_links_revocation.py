@@ -12,13 +12,9 @@ from processes import free_port
 from stubs_credentials import FakeClock
 
 from shared.clock import parse_iso8601
-from shared.links.settings import LinksSettings
 from shared.credentials import ExplicitSource
-from shared.errors import ConfigError, InvalidLink, NotFound, UpstreamError
-from shared.oss.issuer import Issuer
-from shared.links.tokens import new_link
 from shared.devtools.local_oss import LocalOss
-from shared.oss.client import OssClient
+from shared.errors import ConfigError, InvalidLink, NotFound, UpstreamError
 from shared.links.revocation import (
     UNAVAILABLE,
     Revocation,
@@ -26,6 +22,10 @@ from shared.links.revocation import (
     RevocationObject,
     parse_revocation_document,
 )
+from shared.links.settings import LinksSettings
+from shared.links.tokens import new_link
+from shared.oss.client import OssClient
+from shared.oss.issuer import Issuer
 from shared.oss.signer import presign
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)

@@ -10,21 +10,21 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fixture)
-
 from events import load_event
 from presign_env import assert_signed_by
+from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fixture)
+
 from shared.audit import AuditLog
 from shared.credentials import Credentials, ExplicitSource
-from shared.errors import CredentialsUnavailable, DeliveryFailed
-from shared.oss.issuer import Issuer
-from shared.links.tokens import LinkSigner
-from shared.object_created.object_links import LinkMaker
-from shared.object_created.handler import DeliveredKeys, ObjectCreatedHandler
-from shared.object_created.rules import parse_rules
-from shared.object_created.invoke import serve_oss_event
 from shared.credentials.invocation import invocation_first
+from shared.errors import CredentialsUnavailable, DeliveryFailed
+from shared.links.tokens import LinkSigner
+from shared.object_created.handler import DeliveredKeys, ObjectCreatedHandler
+from shared.object_created.invoke import serve_oss_event
+from shared.object_created.object_links import LinkMaker
+from shared.object_created.rules import parse_rules
 from shared.object_created.webhooks import WebhookSender
+from shared.oss.issuer import Issuer
 
 NOW = datetime(2026, 11, 20, 6, 46, 0, tzinfo=timezone.utc)
 KEYS = Credentials("LTAI5tOnCreatedTests", "on-created-secret-0123456789")

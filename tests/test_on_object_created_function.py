@@ -14,19 +14,19 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
-from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fixture)
-
 from events import load_event
 from presign_env import ACCESS_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
-from shared.object_created.settings import OnCreatedSettings
-from shared.oss.content_disposition import content_disposition
-from shared.errors import ConfigError, DeliveryFailed
+from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fixture)
+
 from shared.devtools.local_oss import LocalOss
-from shared.object_created.invoke import invoke_response, serve_oss_event
-from shared.object_created.wiring import build_on_created_handler
+from shared.errors import ConfigError, DeliveryFailed
 from shared.http.wsgi import serve_wsgi
 from shared.links.wiring import build_links_app
+from shared.object_created.invoke import invoke_response, serve_oss_event
+from shared.object_created.settings import OnCreatedSettings
+from shared.object_created.wiring import build_on_created_handler
+from shared.oss.content_disposition import content_disposition
 from shared.oss.signer import presign_now
 
 LINK_KEYS = "k1:link-signing-secret-one-0123456789"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from shared.credentials import Credentials
-from shared.errors import CredentialsUnavailable, InvalidArgument
 from shared.credentials.value import SAFETY_MARGIN
+from shared.errors import CredentialsUnavailable, InvalidArgument
 from shared.oss.expiry import MAX_V4_LIFETIME, Lifetime, credentials_remaining, effective_lifetime
 
 NOW = datetime(2025, 3, 4, 5, 0, 0, tzinfo=timezone.utc)

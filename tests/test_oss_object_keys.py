@@ -36,7 +36,7 @@ KEYS = [
 class _Recorder(BaseHTTPRequestHandler):
     targets: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.targets.append(self.path)
         self.send_response(200)
         self.send_header("Content-Length", "0")

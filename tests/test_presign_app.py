@@ -8,15 +8,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-
 from events import apigw_event, fc3_event
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, environment
+
 from shared.auth.authenticator import encode_jwt
-from shared.http.messages import HttpRequest, HttpResponse
 from shared.devtools.local_oss import LocalOss
 from shared.http.fc import serve_fc_event
-from shared.presign.wiring import build_presign_app
+from shared.http.messages import HttpRequest, HttpResponse
 from shared.oss.signer import presign
+from shared.presign.wiring import build_presign_app
 
 NOW = datetime(2026, 11, 21, 6, 0, 0, tzinfo=timezone.utc)
 ALICE = {"x-api-key": API_KEY}
@@ -265,7 +265,7 @@ def test_fc_context_credentials_come_first() -> None:
     class Context:
         request_id = "ctx-req"
 
-        class credentials:  # noqa: N801 (the platform's attribute name)
+        class credentials:
             access_key_id = "STS.fromcontext"
             access_key_secret = "context-secret"
             security_token = "context-token"

@@ -14,11 +14,11 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import requests
-
 from presign_env import ACCESS_KEY, API_KEY, assert_signed_by, environment
+from processes import ROOT, free_port, functions_framework_command, running
+
 from shared.devtools.local_oss import LocalOss
 from shared.oss.signer import presign_now
-from processes import ROOT, free_port, functions_framework_command, running
 
 HEADERS = {"X-Api-Key": API_KEY}
 OBJECT_KEY = "reports/2025/q1 summary+final.pdf"

@@ -1,5 +1,8 @@
 """The README's webhook receiver, verbatim: verify X-Presign-Signature, refuse anything over 5 minutes old."""
-import hashlib, hmac, json, time
+import hashlib
+import hmac
+import json
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 

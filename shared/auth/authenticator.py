@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from shared.errors import ConfigError, Unauthenticated
 from shared.auth.jwt import INVALID_CREDENTIALS, MIN_SECRET_BYTES, JwtVerifier, encode_jwt
+from shared.errors import ConfigError, Unauthenticated
 
 __all__ = ["AUTH_REQUIRED", "INVALID_CREDENTIALS", "WWW_AUTHENTICATE", "Authenticator", "Principal",
            "encode_jwt", "hash_api_key"]

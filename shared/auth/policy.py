@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from shared.env import inline_or_file, read_text_file
 from shared.errors import AccessDenied, ConfigError
-from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
 from shared.fields import unique_names
+from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
 
 if TYPE_CHECKING:
     from shared.auth.authenticator import Principal

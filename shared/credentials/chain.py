@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from shared.clock import Clock, utc_now
 from shared.credentials.cache import UNAVAILABLE, CredentialsCache
 from shared.credentials.imds import MetadataSource
 from shared.credentials.profile import CredentialsFileSource
-from shared.clock import Clock, utc_now
 from shared.credentials.provider import CredentialsProvider, SourceNotConfigured
 from shared.credentials.sources import EnvironmentSource, ExplicitSource, FunctionContextSource
 from shared.credentials.sts import AssumeRoleSource, OidcRoleSource, wants_assume_role

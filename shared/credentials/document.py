@@ -8,7 +8,7 @@ field at fault, never a value: a value may be a secret.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 

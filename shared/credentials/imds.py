@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from shared.env import flag
-from shared.credentials.document import credentials_from_document, decode_json, require_success_code
 from shared.clock import Clock, utc_now
+from shared.credentials.document import credentials_from_document, decode_json, require_success_code
 from shared.credentials.provider import NoSource
 from shared.credentials.transport import base_url, send
 from shared.credentials.value import Credentials
+from shared.env import flag
 from shared.errors import CredentialsError
 
 DEFAULT_ENDPOINT = "http://100.100.100.200"

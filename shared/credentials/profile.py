@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.env import flag
-from shared.credentials.imds import MetadataSource, imds_endpoint
 from shared.clock import Clock
+from shared.credentials.imds import MetadataSource, imds_endpoint
 from shared.credentials.provider import CredentialsProvider, NoSource, SourceNotConfigured
 from shared.credentials.sources import ExplicitSource
 from shared.credentials.sts import (
@@ -32,6 +31,7 @@ from shared.credentials.sts import (
     sts_endpoint,
 )
 from shared.credentials.value import Credentials
+from shared.env import flag
 from shared.errors import CredentialsError
 
 TYPES = ("access_key", "ecs_ram_role", "ram_role_arn", "oidc_role_arn")

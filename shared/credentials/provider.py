@@ -12,6 +12,7 @@ from typing import Protocol
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError
 
+
 class CredentialsProvider(Protocol):
     """Anything that hands out credentials: a source, the chain or the cache."""
 

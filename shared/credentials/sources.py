@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from shared.credentials.document import ensure_unexpired
 from shared.clock import Clock, utc_now
+from shared.credentials.document import ensure_unexpired
 from shared.credentials.provider import SourceNotConfigured
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError

@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.env import flag
-from shared.credentials.document import credentials_from_document, decode_json, redact
 from shared.clock import Clock, utc_now
+from shared.credentials.document import credentials_from_document, decode_json, redact
 from shared.credentials.provider import CredentialsProvider, NoSource
 from shared.credentials.rpc import rpc_timestamp, signed_query
 from shared.credentials.transport import base_url, send
 from shared.credentials.value import Credentials
+from shared.env import flag
 from shared.errors import ConfigError, CredentialsError
 
 API_VERSION = "2015-04-01"

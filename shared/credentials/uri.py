@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.credentials.document import credentials_from_document, decode_json, require_success_code
 from shared.clock import Clock, utc_now
+from shared.credentials.document import credentials_from_document, decode_json, require_success_code
 from shared.credentials.provider import NoSource
 from shared.credentials.transport import send, where
 from shared.credentials.value import Credentials

@@ -16,10 +16,10 @@ from typing import IO, NoReturn
 
 from shared.clock import parse_iso8601, utc_now
 from shared.config import SigningDefaults, load_signing_defaults
-from shared.errors import InvalidArgument, PresignError
-from shared.oss.object_keys import check_object_name
 from shared.devtools.package import add_parser as add_package_parser
 from shared.devtools.usage import USAGE_ERROR, Parser, UsageError
+from shared.errors import InvalidArgument, PresignError
+from shared.oss.object_keys import check_object_name
 from shared.oss.signer import check_expires, presign
 
 # Batch line fields and the type each must have.

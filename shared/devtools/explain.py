@@ -18,12 +18,12 @@ from datetime import datetime, timedelta, timezone
 from typing import IO
 from urllib.parse import urlsplit
 
+from shared.clock import iso8601
 from shared.credentials.value import Credentials
-from shared.errors import InvalidArgument
 from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.verify import REDACTED, AuthFailure, Authorization, expectation, problems
-from shared.clock import iso8601
+from shared.errors import InvalidArgument
 from shared.oss.signer import METHODS
 
 MAX_SPACES = 8  # spaces tried as '+' in every combination (2**8 checks at most per request)

@@ -24,18 +24,18 @@ from functools import partial
 
 from shared.audit import AuditLog, url_digest
 from shared.auth.authenticator import Authenticator, Principal
-from shared.links.settings import LinksSettings
+from shared.auth.policy import Policy
+from shared.clock import iso8601
 from shared.errors import InvalidArgument, InvalidLink, MethodNotAllowed, PresignError
 from shared.http.api import REDIRECT_HEADERS, Call, answer, batch
 from shared.http.messages import HttpRequest, HttpResponse, error_response, json_response
 from shared.http.routing import error_headers, json_object, match_route
-from shared.oss.issuer import IssuedUrl, Issuer
 from shared.links.request import LinkRequest
-from shared.links.tokens import Link, LinkSigner, new_link
-from shared.auth.policy import Policy
-from shared.presign.request import PresignRequest
 from shared.links.revocation import Revocation
-from shared.clock import iso8601
+from shared.links.settings import LinksSettings
+from shared.links.tokens import Link, LinkSigner, new_link
+from shared.oss.issuer import IssuedUrl, Issuer
+from shared.presign.request import PresignRequest
 
 ROUTES = {"/links": ("POST",), "/links/batch": ("POST",), "/healthz": ("GET", "HEAD")}
 LINK_PATH = "/d/"

@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from shared.audit import AuditLog, url_digest
+from shared.clock import iso8601
 from shared.errors import DeliveryFailed, InvalidArgument, PresignError
 from shared.object_created.object_links import LinkMaker, ObjectLink
-from shared.object_created.rules import Rule, RuleSet
 from shared.object_created.records import ObjectCreated, RecordProblem, parse_event
-from shared.clock import iso8601
+from shared.object_created.rules import Rule, RuleSet
 from shared.object_created.webhooks import WebhookSender
 
 DEFAULT_CONCURRENCY = 4

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shared.audit import url_digest
-from shared.oss.content_disposition import content_disposition
-from shared.errors import InvalidArgument
 from shared.clock import utc_now
+from shared.errors import InvalidArgument
+from shared.object_created.rules import Rule
+from shared.oss.content_disposition import content_disposition
 from shared.oss.issuer import Issuer
 from shared.oss.object_keys import url_unsafe_reason
-from shared.object_created.rules import Rule
 
 if TYPE_CHECKING:
     from shared.links.tokens import LinkSigner

@@ -12,7 +12,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from shared.clock import parse_iso8601
 from shared.errors import InvalidArgument

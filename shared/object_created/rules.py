@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, InvalidArgument
-from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
 from shared.fields import unique_names
 from shared.object_created.webhooks import Webhook
+from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
 
 VARIABLE = "ON_CREATED_RULES"
 LINK_KINDS = ("presigned", "redirect")

@@ -7,7 +7,7 @@ links functions and the object-created trigger all sign through an ``Issuer``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from shared.clock import utc_now
 from shared.oss.endpoints import Endpoint, parse_endpoint

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
+from shared.clock import iso8601, utc_now
+from shared.credentials.value import Credentials
+from shared.errors import InvalidArgument
 from shared.oss.canonical import (
     ALGORITHM,
     RESERVED_PARAMS,
@@ -31,11 +34,8 @@ from shared.oss.canonical import (
     string_to_sign,
     uri_encode,
 )
-from shared.clock import iso8601, utc_now
-from shared.credentials.value import Credentials
-from shared.oss.expiry import MAX_V4_LIFETIME
 from shared.oss.endpoints import Endpoint, check_bucket, default_endpoint, parse_endpoint
-from shared.errors import InvalidArgument
+from shared.oss.expiry import MAX_V4_LIFETIME
 from shared.oss.object_keys import check_key, needs_opaque_path
 
 MAX_EXPIRES = MAX_V4_LIFETIME  # OSS refuses V4 presigned URLs that live longer than 7 days

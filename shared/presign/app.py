@@ -17,17 +17,17 @@ from functools import partial
 
 from shared.audit import AuditLog, url_digest
 from shared.auth.authenticator import Authenticator, Principal
+from shared.auth.policy import Policy
+from shared.clock import iso8601
 from shared.config import PresignSettings
 from shared.errors import InvalidArgument
 from shared.fields import single_values
 from shared.http.api import REDIRECT_HEADERS, Call, answer, batch
 from shared.http.messages import HttpRequest, HttpResponse, json_response
 from shared.http.routing import json_object, match_route
-from shared.oss.issuer import Issuer
 from shared.oss.client import OssClient
-from shared.auth.policy import Policy
+from shared.oss.issuer import Issuer
 from shared.presign.request import PresignRequest
-from shared.clock import iso8601
 
 ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/healthz": ("GET", "HEAD")}
 

@@ -11,9 +11,9 @@ import binascii
 from collections.abc import Mapping
 
 from shared import fields
+from shared.errors import InvalidArgument
 from shared.oss.content_disposition import content_disposition
 from shared.oss.endpoints import check_bucket
-from shared.errors import InvalidArgument
 from shared.oss.object_keys import check_object_name, url_unsafe_reason
 
 METHODS = ("GET", "HEAD", "PUT")

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
-from shared.oss.endpoints import check_bucket
-from shared.errors import InvalidArgument
 from shared.devtools.local_oss.errors import OssError
+from shared.errors import InvalidArgument
+from shared.oss.endpoints import check_bucket
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def error_body(error: OssError, *, request_id: str, host_id: str) -> bytes:
     fields = {"Code": error.code, "Message": error.message, "RequestId": request_id, "HostId": host_id,
               **error.details}
     inner = "".join(f"\n  <{name}>{_text(value)}</{name}>" for name, value in fields.items())
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{inner}\n</Error>\n'.encode("utf-8")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{inner}\n</Error>\n'.encode()
 
 
 def _text(value: str) -> str:

@@ -11,12 +11,18 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import BinaryIO, Protocol
 
-from shared.oss.canonical import UNSIGNED_PAYLOAD
 from shared.credentials.value import Credentials
-from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, bucket_from_host, decode_query, split_target
+from shared.devtools.local_oss.addressing import (
+    ObjectRequest,
+    bucket_and_key,
+    bucket_from_host,
+    decode_query,
+    split_target,
+)
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.store import ObjectStore, StoredObject
 from shared.devtools.local_oss.verify import Authorization, verify
+from shared.oss.canonical import UNSIGNED_PAYLOAD
 
 # Query parameters that override a GET's response headers, and the header each sets.
 RESPONSE_OVERRIDES = {

@@ -30,9 +30,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from shared.oss.endpoints import check_bucket
-from shared.errors import InvalidArgument
 from shared.devtools.local_oss.errors import OssError
+from shared.errors import InvalidArgument
+from shared.oss.endpoints import check_bucket
 from shared.oss.object_keys import check_object_name
 
 NAME_MAX = 255  # bytes in one file name on common file systems
@@ -138,7 +138,7 @@ class ObjectStore:
             raise _no_such_key(key) from None
         with self._lock:
             try:
-                file = open(path, "rb")  # noqa: SIM115 (the caller closes it)
+                file = open(path, "rb")
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
                 raise _no_such_key(key) from None
             status = os.fstat(file.fileno())

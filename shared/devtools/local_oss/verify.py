@@ -25,14 +25,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from shared.oss.canonical import (ALGORITHM, RESERVED_PARAMS, UNSIGNED_PAYLOAD, canonical_headers, canonical_query,
-                              canonical_request, canonical_uri, credential_scope, encode_params, signature,
-                              signed_headers, signing_key, string_to_sign, uri_encode)
+from shared.clock import iso8601
 from shared.credentials.value import Credentials
-from shared.errors import InvalidArgument
 from shared.devtools.local_oss.addressing import ObjectRequest
 from shared.devtools.local_oss.errors import OssError
-from shared.clock import iso8601
+from shared.errors import InvalidArgument
+from shared.oss.canonical import (
+    ALGORITHM,
+    RESERVED_PARAMS,
+    UNSIGNED_PAYLOAD,
+    canonical_headers,
+    canonical_query,
+    canonical_request,
+    canonical_uri,
+    credential_scope,
+    encode_params,
+    signature,
+    signed_headers,
+    signing_key,
+    string_to_sign,
+    uri_encode,
+)
 from shared.oss.signer import MAX_EXPIRES
 
 QUERY, HEADER = "query", "header"

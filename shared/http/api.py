@@ -3,19 +3,23 @@
     answer(request, audit, route)   run the app's route; a PresignError becomes its JSON error and one
                                     "refused" line, anything else a 500 whose log line names only its type
     batch(call, audit, body, item)  ``{"items": [...]}`` in, one result or error per item, in order
+    Api                             the base of the presign and links apps: the gate, the boundary
     BrokenApp                       what a function whose configuration is wrong answers with
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Protocol
 
 from shared.audit import AuditLog
-from shared.auth.authenticator import Principal
+from shared.auth.authenticator import Authenticator, Principal
+from shared.auth.policy import Policy
 from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
 from shared.http.routing import error_headers
+from shared.oss.issuer import Issuer
 
 MAX_BATCH = 1000
 REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -76,6 +80,31 @@ def batch(call: Call, audit: AuditLog, body: Mapping[str, object],
             refused(audit, call, error, item=index)
             results.append(error_body(error, call.request.request_id))
     return json_response(200, {"items": results})
+
+
+class Api:
+    """An HTTP API behind the one boundary: callers authenticated, each URL authorized by the policy and issued."""
+
+    def __init__(self, *, authenticator: Authenticator, policy: Policy, issuer: Issuer, audit: AuditLog,
+                 clock: Callable[[], datetime]) -> None:
+        self.authenticator = authenticator
+        self.policy = policy
+        self.issuer = issuer
+        self.audit = audit
+        self.clock = clock
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one request; every failure becomes its JSON error, never a traceback."""
+        return answer(request, self.audit, self.route)
+
+    def route(self, call: Call) -> HttpResponse:
+        """Answer one request, or raise the PresignError that refuses it."""
+        raise NotImplementedError
+
+    def authenticate(self, call: Call) -> Principal:
+        """Who is asking (401 when nobody verifiable); remembered on the call for the refusal log line."""
+        call.principal = self.authenticator.authenticate(call.request.headers, now=self.clock())
+        return call.principal
 
 
 class BrokenApp:

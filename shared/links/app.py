@@ -27,7 +27,7 @@ from shared.auth.authenticator import Authenticator, Principal
 from shared.auth.policy import Policy
 from shared.clock import iso8601
 from shared.errors import InvalidArgument, InvalidLink, MethodNotAllowed, PresignError
-from shared.http.api import REDIRECT_HEADERS, Call, answer, batch
+from shared.http.api import REDIRECT_HEADERS, Api, Call, batch
 from shared.http.messages import HttpRequest, HttpResponse, error_response, json_response
 from shared.http.routing import error_headers, json_object, match_route
 from shared.links.request import LinkRequest
@@ -46,32 +46,25 @@ _PAGE = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta nam
 _NOT_FOUND_TEXT = "This link is not valid: it may have expired or been withdrawn. Ask whoever sent it for a new one."
 
 
-class LinksApp:
+class LinksApp(Api):
     """Routes, authenticates and authorizes link creation; checks links and redirects their clicks."""
 
     def __init__(self, settings: LinksSettings, *, authenticator: Authenticator, policy: Policy, issuer: Issuer,
                  signer: LinkSigner, revocation: Revocation, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock)
         self.settings = settings
-        self.authenticator = authenticator
-        self.policy = policy
-        self.issuer = issuer
         self.signer = signer
         self.revocation = revocation
-        self.audit = audit
-        self.clock = clock
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer one request; every failure becomes its error response, never a traceback."""
-        return answer(request, self.audit, self._route)
-
-    def _route(self, call: Call) -> HttpResponse:
+    def route(self, call: Call) -> HttpResponse:
+        """A public /d/{token} click, /healthz, or an authenticated /links or /links/batch."""
         request = call.request
         if request.path.startswith(LINK_PATH):
             return self._follow(request)
         route = match_route(request, ROUTES)
         if route == "/healthz":
             return json_response(200, {"status": "ok"})
-        principal = call.principal = self.authenticator.authenticate(request.headers, now=self.clock())
+        principal = self.authenticate(call)
         create = partial(self._create, request, principal)
         if route == "/links/batch":
             return batch(call, self.audit, json_object(request), create, noun="link requests")

@@ -22,7 +22,7 @@ from shared.clock import iso8601
 from shared.config import PresignSettings
 from shared.errors import InvalidArgument
 from shared.fields import single_values
-from shared.http.api import REDIRECT_HEADERS, Call, answer, batch
+from shared.http.api import REDIRECT_HEADERS, Api, Call, batch
 from shared.http.messages import HttpRequest, HttpResponse, json_response
 from shared.http.routing import json_object, match_route
 from shared.oss.client import OssClient
@@ -32,29 +32,22 @@ from shared.presign.request import PresignRequest
 ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/healthz": ("GET", "HEAD")}
 
 
-class PresignApp:
+class PresignApp(Api):
     """Routes, authenticates, authorizes, signs and logs."""
 
     def __init__(self, settings: PresignSettings, *, authenticator: Authenticator, policy: Policy,
                  issuer: Issuer, oss: OssClient, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock)
         self.settings = settings
-        self.authenticator = authenticator
-        self.policy = policy
-        self.issuer = issuer
         self.oss = oss
-        self.audit = audit
-        self.clock = clock
 
-    def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer one request; every failure becomes its JSON error, never a traceback."""
-        return answer(request, self.audit, self._route)
-
-    def _route(self, call: Call) -> HttpResponse:
+    def route(self, call: Call) -> HttpResponse:
+        """/healthz, or an authenticated /presign or /presign/batch."""
         request = call.request
         route = match_route(request, ROUTES)
         if route == "/healthz":
             return json_response(200, {"status": "ok"})
-        principal = call.principal = self.authenticator.authenticate(request.headers, now=self.clock())
+        principal = self.authenticate(call)
         if route == "/presign/batch":
             return batch(call, self.audit, json_object(request), partial(self._batch_item, request, principal),
                          noun="request objects")

@@ -1,4 +1,4 @@
-"""Suite-wide setup: tests import their stand-in servers from modules beside them, and every test's
+"""Suite-wide setup: the fixture modules beside this file are registered once as plugins, and every test's
 captured output (stdout, stderr, logs) is scanned for the suite's secrets, tokens and signatures."""
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET
+
+# Fixture modules, importable because tests/ is on sys.path; test files take their fixtures by name.
+pytest_plugins = ["stubs_credentials", "stubs_local_oss", "stubs_webhook"]
 
 # Secrets the suite's fixtures hand to the code under test; none may ever be printed or logged.
 SECRETS = (ACCESS_KEY.access_key_secret, API_KEY, JWT_SECRET, "SECRETminted", "TOKENminted",

@@ -1,8 +1,8 @@
 """Test doubles for the credentials tests: a real HTTP server on 127.0.0.1 answering from a function,
 a clock the tests move by hand, minted credentials, a scripted provider, and a secret-leak check.
 
-The fake metadata service and STS are in stubs_credential_services.py. Tests import the fixtures
-(``serve``, ``clock``, ``minted``) from here by name, so that no conftest.py fixture can shadow them.
+The fake metadata service and STS are in stubs_credential_services.py. The fixtures (``serve``,
+``clock``, ``minted``) reach tests through ``pytest_plugins`` in conftest.py; the rest is imported.
 """
 
 from __future__ import annotations

@@ -13,15 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 from stubs_credential_services import FakeMetadataService, FakeSts
-from stubs_credentials import (  # noqa: F401 - fixtures
+from stubs_credentials import (
     OIDC_PROVIDER_ARN,
     ROLE_ARN,
     Reply,
     ScriptedProvider,
     assert_no_secret,
-    clock,
-    minted,
-    serve,
 )
 
 from shared.credentials import (

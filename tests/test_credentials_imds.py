@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 from stubs_credential_services import FakeMetadataService
-from stubs_credentials import ROLE, Reply, assert_no_secret, clock, minted, serve  # noqa: F401 - fixtures
+from stubs_credentials import ROLE, Reply, assert_no_secret
 
 from shared.credentials import Credentials, MetadataSource, NoSource, SourceNotConfigured
 from shared.errors import ConfigError, CredentialsError

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 from stubs_credential_services import FakeSts
-from stubs_credentials import (  # noqa: F401 - fixtures
+from stubs_credentials import (
     OIDC_PROVIDER_ARN,
     ROLE_ARN,
     assert_no_secret,
-    clock,
-    minted,
-    serve,
 )
 
 from shared.credentials import NoSource, OidcRoleSource

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import pytest
 from stubs_credential_services import FakeMetadataService, FakeSts
-from stubs_credentials import (  # noqa: F401 - fixtures
+from stubs_credentials import (
     OIDC_PROVIDER_ARN,
     ROLE,
     ROLE_ARN,
     assert_no_secret,
-    clock,
-    minted,
-    serve,
 )
 
 from shared.credentials import Credentials, CredentialsFileSource, NoSource, SourceNotConfigured

@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 from stubs_credential_services import FakeSts
-from stubs_credentials import (  # noqa: F401 - fixtures
+from stubs_credentials import (
     ROLE_ARN,
     Reply,
     ScriptedProvider,
     assert_no_secret,
-    clock,
-    minted,
-    serve,
 )
 
 from shared.credentials import AssumeRoleSource, Credentials, ExplicitSource

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from stubs_credentials import Reply, assert_no_secret, clock, minted, serve  # noqa: F401 - fixtures
+from stubs_credentials import Reply, assert_no_secret
 
 from shared.credentials import CredentialsUriSource, NoSource, SourceNotConfigured
 from shared.errors import ConfigError, CredentialsError

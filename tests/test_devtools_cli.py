@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from stubs_credentials import Reply, serve  # noqa: F401  (fixture)
+from stubs_credentials import Reply
 
 from shared.devtools.cli import main, parse_time
 from shared.errors import InvalidArgument
@@ -161,7 +161,7 @@ def test_missing_credentials_through_the_real_entry_point() -> None:
     assert "credentials" in done.stderr.lower()
 
 
-def test_capped_expiry_end_to_end(serve) -> None:  # noqa: F811
+def test_capped_expiry_end_to_end(serve) -> None:
     """Credentials from ALIBABA_CLOUD_CREDENTIALS_URI that expire in an hour cap a one-day URL."""
     expiration = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
     document = {"Code": "Success", "AccessKeyId": "STS.cap", "AccessKeySecret": "cap-secret",

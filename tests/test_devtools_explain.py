@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket  # noqa: F401  (fixture)
+from stubs_local_oss import KEYS, REGION, STS, Bucket
 
 from shared.credentials import Credentials
 from shared.devtools.cli import main

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import requests
-from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, bucket, error_of  # noqa: F401  (fixture)
+from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, error_of
 
 from shared.credentials import Credentials
 from shared.devtools.local_oss import LocalOss

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from presign_env import API_KEY, environment
 from stubs_credential_services import FakeMetadataService
-from stubs_credentials import FakeClock, Minted, Reply, iso, serve  # noqa: F401  (fixture)
+from stubs_credentials import FakeClock, Minted, Reply, iso
 
 from shared.http.messages import HttpRequest
 from shared.presign.wiring import build_presign_app
@@ -58,7 +58,7 @@ class Rig:
 
 
 @pytest.fixture
-def rig(serve) -> Rig:  # noqa: F811
+def rig(serve) -> Rig:
     return Rig(serve)
 
 
@@ -86,7 +86,7 @@ def test_metadata_faults_give_503_and_recover(rig: Rig, fault) -> None:
     rig.assert_within_credentials(result)
 
 
-def test_metadata_down(serve) -> None:  # noqa: F811
+def test_metadata_down(serve) -> None:
     rig = Rig(serve)
     assert rig.ask()[0] == 200
     rig.server.stop()
@@ -114,7 +114,7 @@ def test_clock_jumps_never_let_a_url_outlive_its_credentials(rig: Rig) -> None:
                 rig.assert_within_credentials(result)
 
 
-def test_long_request_is_capped_by_credentials(serve) -> None:  # noqa: F811
+def test_long_request_is_capped_by_credentials(serve) -> None:
     policy = {"principals": {"alice": [{"bucket": "examplebucket", "prefix": "", "methods": ["GET"]}]}}
     rig = Rig(serve, PRESIGN_POLICY=json.dumps(policy))
     rig.imds.credentials_reply = lambda: rig.healthy(timedelta(minutes=30))
@@ -124,7 +124,7 @@ def test_long_request_is_capped_by_credentials(serve) -> None:  # noqa: F811
         rig.assert_within_credentials(result)
 
 
-def test_oss_slow_for_check_exists_is_502_within_the_timeout(serve) -> None:  # noqa: F811
+def test_oss_slow_for_check_exists_is_502_within_the_timeout(serve) -> None:
     slow = serve(lambda request: Reply(200, delay=4.0))
     app = build_presign_app(environment(OSS_ENDPOINT=slow.url), audit_stream=io.StringIO())
     started = time.monotonic()
@@ -138,7 +138,7 @@ def test_iso_helper_is_what_the_service_sends() -> None:
 
 
 @pytest.mark.parametrize("fail_open", [False, True], ids=["fail-closed", "fail-open"])
-def test_slow_revocation_object_is_answered_within_the_timeout(serve, fail_open: bool) -> None:  # noqa: F811
+def test_slow_revocation_object_is_answered_within_the_timeout(serve, fail_open: bool) -> None:
     """OSS slower than the read timeout for the revocation object: 502 (fail closed) or the redirect."""
     from shared.links.wiring import build_links_app
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from events import load_event
 from presign_env import assert_signed_by
-from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fixture)
+from stubs_webhook import SECRET, Answer, WebhookStub
 
 from shared.audit import AuditLog
 from shared.credentials import Credentials, ExplicitSource
@@ -74,7 +74,7 @@ def event(*records: dict) -> dict:
     return {"events": list(records)}
 
 
-def test_one_record_delivered_with_a_presigned_link(webhook: WebhookStub) -> None:  # noqa: F811
+def test_one_record_delivered_with_a_presigned_link(webhook: WebhookStub) -> None:
     harness = Harness(webhook, {"prefix": "incoming/", "link": "presigned", "expires": 600, "filename": "from_key"})
     summary = harness.handler.handle(load_event("oss_object_created"), request_id="req-1")
     assert summary == {"records": 1, "delivered": 1, "duplicate": 0, "skipped": 0, "rejected": 0, "failed": 0,
@@ -91,7 +91,7 @@ def test_one_record_delivered_with_a_presigned_link(webhook: WebhookStub) -> Non
     assert body["link"] not in harness.log.getvalue() and SECRET not in harness.log.getvalue()
 
 
-def test_rules_by_prefix_and_suffix_and_no_match(webhook: WebhookStub) -> None:  # noqa: F811
+def test_rules_by_prefix_and_suffix_and_no_match(webhook: WebhookStub) -> None:
     harness = Harness(webhook, {"prefix": "invoices/", "suffix": ".pdf", "link": "presigned", "path": "/pdf"},
                       {"suffix": ".csv", "link": "redirect", "ttl": "7d", "path": "/csv"})
     keys = ["invoices/a.pdf", "exports/b.csv", "invoices/c.csv", "invoices/d.txt", "other/e.pdf"]
@@ -104,7 +104,7 @@ def test_rules_by_prefix_and_suffix_and_no_match(webhook: WebhookStub) -> None: 
     assert {line["reason"] for line in harness.lines("record_skipped")} == {"no rule matches the key"}
 
 
-def test_redirect_link_is_a_link_token(webhook: WebhookStub) -> None:  # noqa: F811
+def test_redirect_link_is_a_link_token(webhook: WebhookStub) -> None:
     harness = Harness(webhook, {"link": "redirect", "ttl": "30d", "filename": "from_key"})
     harness.handler.handle(event(record("exports/über report.csv")))
     (body,) = webhook.events()
@@ -116,14 +116,14 @@ def test_redirect_link_is_a_link_token(webhook: WebhookStub) -> None:  # noqa: F
     assert harness.lines("delivered")[0]["link_id"] == link.link_id
 
 
-def test_500_then_success(webhook: WebhookStub) -> None:  # noqa: F811
+def test_500_then_success(webhook: WebhookStub) -> None:
     webhook.script("/hook", Answer(500))
     harness = Harness(webhook, {"link": "presigned"})
     assert harness.handler.handle(event(record("a.pdf")))["delivered"] == 1
     assert harness.lines("delivered")[0]["history"] == ["HTTP 500", "HTTP 204"] and harness.waits == [0.5]
 
 
-def test_permanent_400_fails_after_every_record_was_tried(webhook: WebhookStub) -> None:  # noqa: F811
+def test_permanent_400_fails_after_every_record_was_tried(webhook: WebhookStub) -> None:
     webhook.script("/bad", Answer(400))
     harness = Harness(webhook, {"prefix": "bad/", "link": "presigned", "path": "/bad"}, {"link": "presigned"})
     records = [record("good/1", 1), record("bad/2", 2), record("good/3", 3)]
@@ -137,7 +137,7 @@ def test_permanent_400_fails_after_every_record_was_tried(webhook: WebhookStub) 
     assert "/bad" not in str(caught.value) and SECRET not in str(caught.value)
 
 
-def test_a_retry_resends_only_what_failed(webhook: WebhookStub) -> None:  # noqa: F811
+def test_a_retry_resends_only_what_failed(webhook: WebhookStub) -> None:
     webhook.script("/hook", Answer(400))
     harness = Harness(webhook, {"link": "presigned"})
     records = event(record("a", 1), record("b", 2))
@@ -152,14 +152,14 @@ def test_a_retry_resends_only_what_failed(webhook: WebhookStub) -> None:  # noqa
     assert len(harness.lines("record_duplicate")) == 1
 
 
-def test_another_instance_resends_with_the_same_idempotency_key(webhook: WebhookStub) -> None:  # noqa: F811
+def test_another_instance_resends_with_the_same_idempotency_key(webhook: WebhookStub) -> None:
     for _ in range(2):
         Harness(webhook, {"link": "presigned"}).handler.handle(event(record("a", 1)))
     first, second = webhook.accepted
     assert first[1] == second[1] and first[0]["event_id"] == second[0]["event_id"]
 
 
-def test_malformed_records_are_reported_and_skipped(webhook: WebhookStub) -> None:  # noqa: F811
+def test_malformed_records_are_reported_and_skipped(webhook: WebhookStub) -> None:
     broken = record("x", 9)
     del broken["oss"]["object"]["eTag"]
     removed = record("y", 8, eventName="ObjectRemoved:DeleteObject")
@@ -170,7 +170,7 @@ def test_malformed_records_are_reported_and_skipped(webhook: WebhookStub) -> Non
     assert any("eTag" in reason for reason in reasons) and any("dot segment" in reason for reason in reasons)
 
 
-def test_a_hundred_records_in_bounded_time_and_concurrency(webhook: WebhookStub) -> None:  # noqa: F811
+def test_a_hundred_records_in_bounded_time_and_concurrency(webhook: WebhookStub) -> None:
     webhook.script("/hook", *[Answer(delay=0.01)] * 100)
     harness = Harness(webhook, {"link": "presigned"})
     started = time.monotonic()
@@ -180,7 +180,7 @@ def test_a_hundred_records_in_bounded_time_and_concurrency(webhook: WebhookStub)
     assert 1 < webhook.most_in_flight <= 4
 
 
-def test_a_stalled_receiver_fails_within_the_budget(webhook: WebhookStub) -> None:  # noqa: F811
+def test_a_stalled_receiver_fails_within_the_budget(webhook: WebhookStub) -> None:
     webhook.script("/hook", *[Answer(204, delay=1.0)] * 6)
     harness = Harness(webhook, {"link": "presigned"}, budget=0.5, attempt_timeout=0.2, attempts=5)
     started = time.monotonic()
@@ -190,7 +190,7 @@ def test_a_stalled_receiver_fails_within_the_budget(webhook: WebhookStub) -> Non
     assert all(line["history"][-1] == "out of time" for line in harness.lines("delivery_failed"))
 
 
-def test_credentials_unavailable_is_a_failure_to_retry(webhook: WebhookStub) -> None:  # noqa: F811
+def test_credentials_unavailable_is_a_failure_to_retry(webhook: WebhookStub) -> None:
     class NoCredentials:
         def get_credentials(self, *, min_valid_until: datetime | None = None) -> Credentials:
             raise CredentialsUnavailable("chain", "no source could provide credentials")
@@ -201,7 +201,7 @@ def test_credentials_unavailable_is_a_failure_to_retry(webhook: WebhookStub) -> 
     assert harness.lines("delivery_failed")[0]["code"] == "CredentialsUnavailable" and webhook.requests == []
 
 
-def test_the_invocation_context_signs_in_worker_threads(webhook: WebhookStub) -> None:  # noqa: F811
+def test_the_invocation_context_signs_in_worker_threads(webhook: WebhookStub) -> None:
     class Context:
         request_id = "fc-req-7"
         credentials = {"accessKeyId": "STS.fromcontext", "accessKeySecret": "ctx-secret", "securityToken": "ctx-tok"}

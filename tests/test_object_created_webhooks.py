@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fixture)
+from stubs_webhook import SECRET, Answer, WebhookStub
 
 from shared.object_created.webhooks import (
     IDEMPOTENCY_HEADER,
@@ -73,7 +73,7 @@ def test_verify_accepts_any_of_several_v1() -> None:
 
 
 @pytest.mark.parametrize(("age", "status"), [(0, 204), (299, 204), (-299, 204), (301, 401), (-301, 401)])
-def test_readme_receiver_rejects_old_or_forged(webhook: WebhookStub, age: int, status: int) -> None:  # noqa: F811
+def test_readme_receiver_rejects_old_or_forged(webhook: WebhookStub, age: int, status: int) -> None:
     stamp = int(time.time()) - age
     headers = {SIGNATURE_HEADER: signature_header(SECRET.encode(), BODY, stamp), IDEMPOTENCY_HEADER: KEY,
                "Content-Type": "application/json"}
@@ -100,7 +100,7 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("-5", now=now) is None
 
 
-def test_delivered_once_signed_with_idempotency_key(webhook: WebhookStub) -> None:  # noqa: F811
+def test_delivered_once_signed_with_idempotency_key(webhook: WebhookStub) -> None:
     sleeps = Sleeps()
     delivery = sender(sleeps).deliver(hook(webhook, Authorization="Bearer abc"), BODY, KEY)
     assert delivery.delivered and delivery.attempts == 1 and delivery.status == 204 and sleeps.waits == []
@@ -110,7 +110,7 @@ def test_delivered_once_signed_with_idempotency_key(webhook: WebhookStub) -> Non
     assert webhook.accepted == [(json.loads(BODY), KEY)]
 
 
-def test_500_then_success(webhook: WebhookStub) -> None:  # noqa: F811
+def test_500_then_success(webhook: WebhookStub) -> None:
     webhook.script("/hook", Answer(500), Answer(502))
     sleeps = Sleeps()
     delivery = sender(sleeps).deliver(hook(webhook), BODY, KEY)
@@ -120,7 +120,7 @@ def test_500_then_success(webhook: WebhookStub) -> None:  # noqa: F811
     assert keys == {KEY} and len(webhook.accepted) == 1
 
 
-def test_429_honours_retry_after_seconds_and_dates(webhook: WebhookStub) -> None:  # noqa: F811
+def test_429_honours_retry_after_seconds_and_dates(webhook: WebhookStub) -> None:
     later = formatdate(time.time() + 3, usegmt=True)
     webhook.script("/hook", Answer(429, {"Retry-After": "2"}), Answer(503, {"Retry-After": later}),
                    Answer(429, {"Retry-After": "3600"}))
@@ -130,7 +130,7 @@ def test_429_honours_retry_after_seconds_and_dates(webhook: WebhookStub) -> None
     assert sleeps.waits[0] == 2.0 and 1.0 <= sleeps.waits[1] <= 3.0 and sleeps.waits[2] == 8.0  # capped
 
 
-def test_permanent_400_is_not_retried(webhook: WebhookStub) -> None:  # noqa: F811
+def test_permanent_400_is_not_retried(webhook: WebhookStub) -> None:
     webhook.script("/hook", Answer(400))
     sleeps = Sleeps()
     delivery = sender(sleeps).deliver(hook(webhook), BODY, KEY)
@@ -139,13 +139,13 @@ def test_permanent_400_is_not_retried(webhook: WebhookStub) -> None:  # noqa: F8
 
 
 @pytest.mark.parametrize("status", [301, 404, 410, 422])
-def test_other_refusals_are_permanent(webhook: WebhookStub, status: int) -> None:  # noqa: F811
+def test_other_refusals_are_permanent(webhook: WebhookStub, status: int) -> None:
     webhook.script("/hook", Answer(status, {"Location": webhook.url("/elsewhere")}))
     delivery = sender(Sleeps()).deliver(hook(webhook), BODY, KEY)
     assert not delivery.delivered and delivery.attempts == 1 and len(webhook.requests) == 1
 
 
-def test_slow_receiver_times_out_then_gets_it(webhook: WebhookStub) -> None:  # noqa: F811
+def test_slow_receiver_times_out_then_gets_it(webhook: WebhookStub) -> None:
     webhook.script("/hook", Answer(204, delay=0.6))
     started = time.monotonic()
     delivery = sender(Sleeps(), attempt_timeout=0.2).deliver(hook(webhook), BODY, KEY)
@@ -161,7 +161,7 @@ def test_network_errors_are_retried_then_fail() -> None:
     assert all(note.startswith("network error (") for note in delivery.history) and len(sleeps.waits) == 2
 
 
-def test_the_deadline_bounds_attempts_and_waits(webhook: WebhookStub) -> None:  # noqa: F811
+def test_the_deadline_bounds_attempts_and_waits(webhook: WebhookStub) -> None:
     webhook.script("/hook", *[Answer(500)] * 5)
     now = [100.0]
     sleeps = Sleeps()

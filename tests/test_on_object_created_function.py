@@ -17,7 +17,7 @@ import requests
 from events import load_event
 from presign_env import ACCESS_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
-from stubs_webhook import SECRET, Answer, WebhookStub, webhook  # noqa: F401 (fixture)
+from stubs_webhook import SECRET, Answer, WebhookStub
 
 from shared.devtools.local_oss import LocalOss
 from shared.errors import ConfigError, DeliveryFailed
@@ -99,7 +99,7 @@ def assert_downloads(stub: WebhookStub) -> None:
     assert len(requests.get(delivered[EXPORT[0]]["link"], timeout=10).history) == 1  # the links app's 302
 
 
-def test_fc_entry_both_link_kinds(oss: LocalOss, links: str, webhook: WebhookStub,  # noqa: F811
+def test_fc_entry_both_link_kinds(oss: LocalOss, links: str, webhook: WebhookStub,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in on_created_environment(oss, webhook, links).items():
         monkeypatch.setenv(name, value)
@@ -116,7 +116,7 @@ def test_fc_entry_both_link_kinds(oss: LocalOss, links: str, webhook: WebhookStu
         module.handler(oss_event(INVOICE[0], event_time="2026-11-20T08:00:00Z"), None)
 
 
-def test_custom_runtime_invoke(oss: LocalOss, links: str, webhook: WebhookStub, tmp_path: Path) -> None:  # noqa: F811
+def test_custom_runtime_invoke(oss: LocalOss, links: str, webhook: WebhookStub, tmp_path: Path) -> None:
     port = free_port()
     env = on_created_environment(oss, webhook, links, ON_CREATED_ATTEMPTS="2")
     command = functions_framework_command("functions/on_object_created/main.py", "on_object_created", port)
@@ -154,7 +154,7 @@ def test_invoke_contract_without_a_server() -> None:
 
 
 def test_a_bad_event_is_a_400_and_a_failed_invocation(oss: LocalOss, links: str,
-                                                      webhook: WebhookStub) -> None:  # noqa: F811
+                                                      webhook: WebhookStub) -> None:
     handler = build_on_created_handler(on_created_environment(oss, webhook, links), audit_stream=io.StringIO())
     answer = invoke_response(handler, method="POST", path="/invoke", headers={}, body=b"not json")
     assert answer.status == 400 and answer.headers["x-fc-status"] == "404"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 
 import pytest
+from http_servers import serving
 from webhook_receiver import Receiver
 
 SECRET = "webhook-secret-for-tests-0123"
@@ -49,7 +50,6 @@ class WebhookStub:
         self._script: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _handler_for(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str = "/hook") -> str:
         """The URL of a path on this receiver."""
@@ -161,13 +161,8 @@ class _Server(ThreadingHTTPServer):
 def webhook() -> Iterator[WebhookStub]:
     """Start the receiver on a free port; stop it (bounded) after the test."""
     stub = WebhookStub()
-    stub.thread.start()
-    try:
+    with serving(stub.server):
         yield stub
-    finally:
-        stub.server.shutdown()
-        stub.server.server_close()
-        stub.thread.join(timeout=5)
 
 
 def body_of(request: Request) -> dict:

@@ -6,15 +6,15 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
+from http_servers import WsgiApp
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, environment
 from stubs_credentials import FakeClock
 
@@ -260,30 +260,12 @@ def test_healthz_and_unknown_routes(api: Harness) -> None:
 
 # End to end: the app served over HTTP on 127.0.0.1, the local bucket, requests following redirects.
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, LocalOss, FakeClock]]:
     clock = FakeClock(NOW)
     with LocalOss(tmp_path, credentials=[ACCESS_KEY], region="cn-hangzhou", clock=clock,
                   buckets=["examplebucket"]) as oss:
         yield oss.endpoint, oss, clock
-
-
-def serve(harness: Harness) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, lambda environ, start: serve_wsgi(harness.app, environ, start),
-                         handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def put(endpoint: str, key: str, body: bytes, when: datetime) -> None:
@@ -299,44 +281,46 @@ def create(base: str, **given: object) -> str:
     return response.json()["link"]
 
 
-def test_end_to_end_with_the_local_bucket(served: tuple[str, LocalOss, FakeClock]) -> None:
+def test_end_to_end_with_the_local_bucket(served: tuple[str, LocalOss, FakeClock],
+                                          wsgi_server: Callable[[WsgiApp], str]) -> None:
     endpoint, _, clock = served
     put(endpoint, "reports/季度 报告.pdf", b"%PDF-1.7 quarterly", NOW)
     harness = Harness(clock, OSS_ENDPOINT=endpoint, LINK_BIND_IP="true")
-    for base in serve(harness):
-        link = create(base, key="reports/季度 报告.pdf", filename="季度 “final”.pdf")
-        clock.advance(days=0.5)
-        response = requests.get(link, timeout=10)
-        assert response.status_code == 200 and response.content == b"%PDF-1.7 quarterly"
-        assert response.history[0].status_code == 302
-        disposition = response.headers["Content-Disposition"]
-        assert disposition == content_disposition("季度 “final”.pdf") and disposition.isascii()
-        assert "filename*=UTF-8''%E5%AD%A3%E5%BA%A6%20%E2%80%9Cfinal%E2%80%9D.pdf" in disposition
-        head = requests.head(link, allow_redirects=True, timeout=10)
-        assert head.status_code == 200 and head.headers["Content-Length"] == "18"
-        missing = requests.get(create(base, key="reports/missing.pdf"), timeout=10)
-        assert missing.status_code == 404 and b"NoSuchKey" in missing.content
-        assert missing.history[0].status_code == 302
-        assert requests.get(link[:-2] + "AA", timeout=10).status_code == 404
+    base = wsgi_server(partial(serve_wsgi, harness.app))
+    link = create(base, key="reports/季度 报告.pdf", filename="季度 “final”.pdf")
+    clock.advance(days=0.5)
+    response = requests.get(link, timeout=10)
+    assert response.status_code == 200 and response.content == b"%PDF-1.7 quarterly"
+    assert response.history[0].status_code == 302
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == content_disposition("季度 “final”.pdf") and disposition.isascii()
+    assert "filename*=UTF-8''%E5%AD%A3%E5%BA%A6%20%E2%80%9Cfinal%E2%80%9D.pdf" in disposition
+    head = requests.head(link, allow_redirects=True, timeout=10)
+    assert head.status_code == 200 and head.headers["Content-Length"] == "18"
+    missing = requests.get(create(base, key="reports/missing.pdf"), timeout=10)
+    assert missing.status_code == 404 and b"NoSuchKey" in missing.content
+    assert missing.history[0].status_code == 302
+    assert requests.get(link[:-2] + "AA", timeout=10).status_code == 404
 
 
-def test_revocation_object_end_to_end(served: tuple[str, LocalOss, FakeClock]) -> None:
+def test_revocation_object_end_to_end(served: tuple[str, LocalOss, FakeClock],
+                                      wsgi_server: Callable[[WsgiApp], str]) -> None:
     endpoint, _, clock = served
     harness = Harness(clock, OSS_ENDPOINT=endpoint, LINK_REVOCATION_OBJECT="links/revoked.json")
     put(endpoint, "reports/a.pdf", b"hello", NOW)
-    for base in serve(harness):
-        link = create(base, key="reports/a.pdf")
-        link_id = harness.lines("link_created")[0]["link_id"]
-        closed = requests.get(link, headers={"Accept": "text/html"}, timeout=10)  # no object yet: fail closed
-        assert closed.status_code == 502 and b"try again in a minute" in closed.content
-        assert "revocation object oss://examplebucket/links/revoked.json cannot be read" in harness.lines("link_refused")[0]["reason"]
-        put(endpoint, "links/revoked.json", b'{"revoked_ids": []}', clock())
-        clock.advance(seconds=5)
-        assert requests.get(link, timeout=10).content == b"hello"
-        put(endpoint, "links/revoked.json", json.dumps({"revoked_ids": [link_id]}).encode(), clock())
-        clock.advance(seconds=59)
-        assert requests.get(link, timeout=10).status_code == 200  # the cached copy, under a minute old
-        clock.advance(seconds=1)
-        revoked = requests.get(link, allow_redirects=False, timeout=10)
-        assert revoked.status_code == 404 and revoked.json()["error"]["message"] == "no such link"
-        assert harness.lines("link_refused")[-1]["reason"] == "revoked: link id listed in the revocation object"
+    base = wsgi_server(partial(serve_wsgi, harness.app))
+    link = create(base, key="reports/a.pdf")
+    link_id = harness.lines("link_created")[0]["link_id"]
+    closed = requests.get(link, headers={"Accept": "text/html"}, timeout=10)  # no object yet: fail closed
+    assert closed.status_code == 502 and b"try again in a minute" in closed.content
+    assert "revocation object oss://examplebucket/links/revoked.json cannot be read" in harness.lines("link_refused")[0]["reason"]
+    put(endpoint, "links/revoked.json", b'{"revoked_ids": []}', clock())
+    clock.advance(seconds=5)
+    assert requests.get(link, timeout=10).content == b"hello"
+    put(endpoint, "links/revoked.json", json.dumps({"revoked_ids": [link_id]}).encode(), clock())
+    clock.advance(seconds=59)
+    assert requests.get(link, timeout=10).status_code == 200  # the cached copy, under a minute old
+    clock.advance(seconds=1)
+    revoked = requests.get(link, allow_redirects=False, timeout=10)
+    assert revoked.status_code == 404 and revoked.json()["error"]["message"] == "no such link"
+    assert harness.lines("link_refused")[-1]["reason"] == "revoked: link id listed in the revocation object"

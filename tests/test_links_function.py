@@ -8,14 +8,13 @@ import importlib.util
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
 from events import fc3_event
+from http_servers import serving_wsgi
 from presign_env import ACCESS_KEY, API_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
 
@@ -51,11 +50,6 @@ def framework(oss: LocalOss, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield base
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def index(oss: LocalOss) -> Iterator[object]:
     with pytest.MonkeyPatch.context() as patch:
@@ -69,15 +63,8 @@ def index(oss: LocalOss) -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def wsgi(index: object) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, index.wsgi_handler, handler_class=_Quiet)  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_wsgi(index.wsgi_handler) as base:  # type: ignore[attr-defined]
+        yield base
 
 
 @pytest.fixture(params=["functions-framework", "wsgi"])

@@ -7,14 +7,14 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
 from events import load_event
+from http_servers import serving_wsgi
 from presign_env import ACCESS_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, running
 from stubs_webhook import SECRET, Answer, WebhookStub
@@ -45,25 +45,13 @@ def oss(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalOss]:
         yield local
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def links(oss: LocalOss) -> Iterator[str]:
     """The links app (the redirect links' other half) served on 127.0.0.1."""
     app = build_links_app(environment(OSS_ENDPOINT=oss.endpoint, LINK_SIGNING_KEYS=LINK_KEYS),
                           audit_stream=io.StringIO())
-    server = make_server("127.0.0.1", 0, lambda environ, start: serve_wsgi(app, environ, start), handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_wsgi(partial(serve_wsgi, app)) as base:
+        yield base
 
 
 def on_created_environment(oss: LocalOss, stub: WebhookStub, links_base: str, **overrides: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -17,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
+from http_servers import serving
 
 from shared.credentials import Credentials
 from shared.errors import InvalidArgument
@@ -49,14 +49,8 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def recorder() -> Iterator[tuple[str, list[str]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.targets
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _fetch_requests(url: str) -> None:

@@ -7,13 +7,12 @@ import importlib.util
 import json
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 import requests
+from http_servers import serving_wsgi
 from presign_env import ACCESS_KEY, API_KEY, assert_signed_by, environment
 from processes import ROOT, free_port, functions_framework_command, running
 
@@ -45,11 +44,6 @@ def framework(tmp_path_factory: pytest.TempPathFactory, bucket: LocalOss) -> Ite
         yield base
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def wsgi(monkeypatch_module: pytest.MonkeyPatch, bucket: LocalOss) -> Iterator[str]:
     for name, value in environment(OSS_ENDPOINT=bucket.endpoint).items():
@@ -57,15 +51,8 @@ def wsgi(monkeypatch_module: pytest.MonkeyPatch, bucket: LocalOss) -> Iterator[s
     spec = importlib.util.spec_from_file_location("presign_index_under_test", ROOT / "functions/presign/index.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    server: WSGIServer = make_server("127.0.0.1", 0, module.wsgi_handler, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_wsgi(module.wsgi_handler) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ class AuditLog:
 
     def write(self, event: str, **fields: object) -> None:
         """Write one line; ``None`` fields are left out."""
-        record = {"time": iso8601(self.clock()), "event": event}
+        record: dict[str, object] = {"time": iso8601(self.clock()), "event": event}
         record.update((name, value) for name, value in fields.items() if value is not None)
         line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
         stream = self.stream or sys.stderr

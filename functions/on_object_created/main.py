@@ -13,13 +13,13 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 
 import functions_framework  # noqa: E402
 
-from shared.object_created.invoke import serve_invoke  # noqa: E402
+from shared.object_created.invoke import InvokeRequest, serve_invoke  # noqa: E402
 from shared.object_created.wiring import build_on_created_handler  # noqa: E402
 
 HANDLER = build_on_created_handler(os.environ)
 
 
 @functions_framework.http
-def on_object_created(request: object) -> tuple[bytes, int, dict[str, str]]:
+def on_object_created(request: InvokeRequest) -> tuple[bytes, int, dict[str, str]]:
     """Flask request in (POST /invoke, the event as the body), (body, status, headers) out."""
     return serve_invoke(HANDLER, request)

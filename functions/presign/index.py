@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterable
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is at the top, two levels up
@@ -22,6 +23,6 @@ def handler(event: object, context: object) -> dict[str, object]:
     return serve_fc_event(APP, event, context)
 
 
-def wsgi_handler(environ: dict[str, object], start_response: object) -> object:
+def wsgi_handler(environ: dict[str, object], start_response: Callable[..., object]) -> Iterable[bytes]:
     """WSGI application."""
-    return serve_wsgi(APP, environ, start_response)  # type: ignore[arg-type]
+    return serve_wsgi(APP, environ, start_response)

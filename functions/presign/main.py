@@ -12,13 +12,13 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 
 import functions_framework  # noqa: E402
 
-from shared.http.wsgi import serve_flask  # noqa: E402
+from shared.http.wsgi import FlaskRequest, serve_flask  # noqa: E402
 from shared.presign.wiring import build_presign_app  # noqa: E402
 
 APP = build_presign_app(os.environ)
 
 
 @functions_framework.http
-def presign(request: object) -> tuple[bytes, int, dict[str, str]]:
+def presign(request: FlaskRequest) -> tuple[bytes, int, dict[str, str]]:
     """Flask request in, (body, status, headers) out."""
     return serve_flask(APP, request)

@@ -92,10 +92,10 @@ class CredentialsCache:
 
     def _check_usable(self, fetched: _Entry) -> None:
         """Raise CredentialsError if the provider returned credentials already inside the safety margin."""
-        if not self._usable(fetched, fetched.fetched_at):
-            expiration = fetched.credentials.expiration.isoformat()  # type: ignore[union-attr]
+        expiration = fetched.credentials.expiration
+        if expiration is not None and not self._usable(fetched, fetched.fetched_at):
             margin = int(self.margin.total_seconds())
-            reason = f"returned credentials that expire at {expiration}, within the {margin} s margin"
+            reason = f"returned credentials that expire at {expiration.isoformat()}, within the {margin} s margin"
             raise CredentialsError(_name(self.provider), reason)
 
     def _keep_after_failure(self, entry: _Entry | None, now: datetime, exc: CredentialsError, *,

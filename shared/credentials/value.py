@@ -69,5 +69,5 @@ class Credentials:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[Credentials], tuple[str, str, str | None, datetime | None]]:
         return (Credentials, (self.access_key_id, self.access_key_secret, self.security_token, self.expiration))

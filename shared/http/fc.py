@@ -61,7 +61,8 @@ def response_to_event(response: HttpResponse) -> dict[str, object]:
 
 def _from_fc3(event: Mapping[str, object]) -> HttpRequest:
     context = event["requestContext"]
-    http = context.get("http") if isinstance(context, Mapping) else None  # type: ignore[union-attr]
+    context = context if isinstance(context, Mapping) else {}  # request_from_event checked it is an object
+    http = context.get("http")
     http = http if isinstance(http, Mapping) else {}
     headers = _headers(event.get("headers"))
     return HttpRequest(
@@ -69,7 +70,7 @@ def _from_fc3(event: Mapping[str, object]) -> HttpRequest:
         unquote(_text(event.get("rawPath") or http.get("path") or "/", "rawPath")),
         query=_query(event.get("queryParameters")), headers=headers, body=_body(event),
         client_ip=_text(http.get("sourceIp") or "", "requestContext.http.sourceIp"),
-        request_id=_text(context.get("requestId") or "", "requestContext.requestId"),  # type: ignore[union-attr]
+        request_id=_text(context.get("requestId") or "", "requestContext.requestId"),
     )
 
 

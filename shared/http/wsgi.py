@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import unquote_to_bytes
 
 from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
@@ -17,7 +17,14 @@ from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, erro
 class FlaskRequest(Protocol):
     """What functions-framework hands a target: a Flask request, of which only the WSGI environ is read."""
 
-    environ: Mapping[str, object]
+    @property
+    def environ(self) -> Mapping[str, object]: ...
+
+
+class InputStream(Protocol):
+    """PEP 3333's ``wsgi.input``, as far as it is read here."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 def serve_wsgi(app: App, environ: Mapping[str, object], start_response: Callable[..., object]) -> Iterable[bytes]:
@@ -91,7 +98,7 @@ def _path(environ: Mapping[str, object]) -> str:
 
 
 def _read_body(environ: Mapping[str, object]) -> bytes:
-    stream = environ.get("wsgi.input")
+    stream = cast("InputStream | None", environ.get("wsgi.input"))  # PEP 3333: always an input stream
     length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
     if stream is None or not length_text:
         return b""
@@ -100,4 +107,4 @@ def _read_body(environ: Mapping[str, object]) -> bytes:
     length = int(length_text)
     if length > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request body is over {MAX_BODY_BYTES} bytes")
-    return stream.read(length)  # type: ignore[attr-defined]
+    return stream.read(length)

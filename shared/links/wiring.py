@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from shared.audit import AuditLog
 from shared.clock import utc_now
@@ -18,9 +18,12 @@ from shared.links.tokens import LinkSigner
 from shared.oss.client import OssClient
 from shared.presign.wiring import gate_and_issuer
 
+if TYPE_CHECKING:
+    import requests
+
 
 def build_links_app(environ: Mapping[str, str], *, clock: Callable[[], datetime] = utc_now,
-                    provider: CredentialsProvider | None = None, session: object = None,
+                    provider: CredentialsProvider | None = None, session: requests.Session | None = None,
                     audit_stream: IO[str] | None = None) -> App:
     """Read and check the configuration once; a bad one gives an app that answers 500 ConfigError."""
     audit = AuditLog(clock, audit_stream)

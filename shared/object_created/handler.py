@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from shared.audit import AuditLog, url_digest
@@ -43,9 +43,9 @@ class DeliveredKeys:
 
     def __contains__(self, key: object) -> bool:
         with self._lock:
-            if key not in self._keys:
+            if not isinstance(key, str) or key not in self._keys:
                 return False
-            self._keys.move_to_end(key)  # type: ignore[arg-type]
+            self._keys.move_to_end(key)
             return True
 
     def __len__(self) -> int:
@@ -81,7 +81,7 @@ class ObjectCreatedHandler:
         self.concurrency, self.budget, self.monotonic = concurrency, budget, monotonic
         self.delivered = delivered if delivered is not None else DeliveredKeys()
 
-    def handle(self, event: bytes | str | Mapping[str, object], *, request_id: str = "") -> dict[str, object]:
+    def handle(self, event: object, *, request_id: str = "") -> dict[str, object]:
         """Try every record; return the summary, or raise DeliveryFailed once all were tried."""
         try:
             entries = parse_event(event)

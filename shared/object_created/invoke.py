@@ -12,7 +12,7 @@ functions' adapters do).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from shared.credentials.invocation import invocation, request_id_of
@@ -26,11 +26,17 @@ _CONTEXT_HEADERS = (("access_key_id", "x-fc-access-key-id"), ("access_key_secret
                     ("security_token", "x-fc-security-token"))
 
 
+class RequestHeaders(Protocol):
+    """A request's headers as name, value pairs: Flask's (werkzeug) ``Headers`` is one, a dict another."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
 class InvokeRequest(Protocol):
     """What functions-framework hands the target: the parts of a Flask request that are read."""
 
     @property
-    def headers(self) -> Mapping[str, str]: ...
+    def headers(self) -> RequestHeaders: ...
     @property
     def method(self) -> str: ...
     @property

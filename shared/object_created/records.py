@@ -57,7 +57,7 @@ class RecordProblem:
     ignored: bool = False  # True for a well-formed record of another kind (not ObjectCreated)
 
 
-def parse_event(event: bytes | str | Mapping[str, object]) -> list[ObjectCreated | RecordProblem]:
+def parse_event(event: object) -> list[ObjectCreated | RecordProblem]:
     """One entry per record, in order; raise InvalidArgument when the event itself is not an OSS event."""
     document = json_event(event)
     records = document.get("events")

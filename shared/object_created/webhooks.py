@@ -22,8 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timezone
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from shared.audit import url_digest
+
+if TYPE_CHECKING:
+    import requests
 
 SIGNATURE_HEADER = "X-Presign-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -123,7 +127,7 @@ class Delivery:
 class WebhookSender:
     """POSTs signed bodies with bounded attempts, per-attempt timeouts and a deadline."""
 
-    def __init__(self, *, session: object | None = None, attempts: int = DEFAULT_ATTEMPTS,
+    def __init__(self, *, session: requests.Session | None = None, attempts: int = DEFAULT_ATTEMPTS,
                  attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT, budget: float = DEFAULT_BUDGET,
                  base_delay: float = DEFAULT_BASE_DELAY, max_delay: float = DEFAULT_MAX_DELAY,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
@@ -168,7 +172,7 @@ class WebhookSender:
         headers = {**dict(webhook.headers), "Content-Type": "application/json", IDEMPOTENCY_HEADER: idempotency_key,
                    SIGNATURE_HEADER: signature_header(webhook.secret, body, int(self.wall_clock()))}
         try:
-            response = self._http().post(webhook.url, data=body, headers=headers,  # type: ignore[attr-defined]
+            response = self._http().post(webhook.url, data=body, headers=headers,
                                          timeout=timeout, allow_redirects=False, stream=True)
         except requests.Timeout:
             return Attempt("timeout", retryable=True)
@@ -180,7 +184,7 @@ class WebhookSender:
         return Attempt(f"HTTP {status}", status, retryable=status == 429 or status >= 500,
                        retry_after=retry_after_seconds(retry_after, now=self.wall_clock()) if retry_after else None)
 
-    def _http(self) -> object:
+    def _http(self) -> requests.Session:
         with self._session_lock:  # deliveries run in several threads: make one pooled session, once
             if self._session is None:
                 import requests

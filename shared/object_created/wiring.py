@@ -51,6 +51,7 @@ def build_on_created_handler(environ: Mapping[str, str], *, clock: Callable[[], 
     try:
         settings = OnCreatedSettings(environ)
         signer = _link_signer(settings.link_signing_keys) if settings.rules.uses("redirect") else None
+        assert settings.signing.region, "function_signing_defaults requires OSS_REGION"
         issuer = Issuer(provider or invocation_first(environ, clock=clock, session=session),
                         region=settings.signing.region, endpoint=settings.signing.endpoint,
                         cname=settings.signing.cname, clock=clock)

@@ -5,8 +5,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shared.errors import NotFound, UpstreamError
 from shared.oss.issuer import Issuer
+
+if TYPE_CHECKING:
+    import requests
 
 TIMEOUT = (2.0, 3.0)  # connect, read: well inside a function's time limit
 
@@ -14,13 +19,13 @@ TIMEOUT = (2.0, 3.0)  # connect, read: well inside a function's time limit
 class OssClient:
     """HEAD and GET objects through one pooled HTTP session."""
 
-    def __init__(self, issuer: Issuer, *, session: object | None = None,
+    def __init__(self, issuer: Issuer, *, session: requests.Session | None = None,
                  timeout: tuple[float, float] = TIMEOUT) -> None:
         self.issuer = issuer
         self.timeout = timeout
         self._session = session
 
-    def _http(self) -> object:
+    def _http(self) -> requests.Session:
         if self._session is None:
             import requests
 
@@ -34,16 +39,16 @@ class OssClient:
     def get_object(self, bucket: str, key: str, *, max_bytes: int = 1 << 20) -> bytes:
         """Return a small object's bytes; raise NotFound (NoSuchKey) or UpstreamError."""
         response = self._send("GET", bucket, key, None)
-        body = response.content  # type: ignore[attr-defined]
+        body = response.content
         if len(body) > max_bytes:
             raise UpstreamError(f"oss://{bucket}/{key} is over {max_bytes} bytes")
         return body
 
-    def _send(self, method: str, bucket: str, key: str, version_id: str | None) -> object:
+    def _send(self, method: str, bucket: str, key: str, version_id: str | None) -> requests.Response:
         params = {"versionId": version_id} if version_id else None
         signed = self.issuer.sign_request(bucket=bucket, key=key, method=method, params=params)
         try:
-            response = self._http().request(method, signed.url, headers=signed.headers,  # type: ignore[attr-defined]
+            response = self._http().request(method, signed.url, headers=signed.headers,
                                              timeout=self.timeout, allow_redirects=False)
         except Exception as exc:  # requests' whole family: connection, timeout, TLS, bad URL
             raise UpstreamError(f"OSS is unreachable ({type(exc).__name__}) for oss://{bucket}/{key}") from None

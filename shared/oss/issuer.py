@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from shared.clock import utc_now
+from shared.credentials.provider import CredentialsProvider
 from shared.oss.endpoints import Endpoint, parse_endpoint
 from shared.oss.expiry import effective_lifetime
 from shared.oss.signer import PresignedUrl, SignedRequest, presign, sign_request
@@ -31,7 +32,7 @@ class IssuedUrl:
 class Issuer:
     """Signs for one region and endpoint with credentials from a provider, reading a clock."""
 
-    def __init__(self, provider: object, *, region: str, endpoint: str | None = None, cname: bool = False,
+    def __init__(self, provider: CredentialsProvider, *, region: str, endpoint: str | None = None, cname: bool = False,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.provider = provider
         self.region = region
@@ -44,7 +45,7 @@ class Issuer:
         """Sign now, for min(expires, policy_max, the credentials' life, 7 days) seconds."""
         now = self.clock()
         wanted = min(expires, policy_max or expires)
-        credentials = self.provider.get_credentials(  # type: ignore[attr-defined]
+        credentials = self.provider.get_credentials(
             min_valid_until=now + timedelta(seconds=wanted))
         lifetime = effective_lifetime(expires, now=now, credentials=credentials,
                                       policy_max=policy_max, min_expires=min_expires)
@@ -56,6 +57,6 @@ class Issuer:
     def sign_request(self, *, bucket: str, key: str, method: str,
                      params: Mapping[str, str] | None = None) -> SignedRequest:
         """Sign an ordinary request to OSS with the Authorization header (HEAD, GET)."""
-        credentials = self.provider.get_credentials()  # type: ignore[attr-defined]
+        credentials = self.provider.get_credentials()
         return sign_request(credentials, bucket=bucket, key=key, region=self.region, endpoint=self.endpoint,
                             method=method, signing_time=self.clock(), params=params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from shared.audit import AuditLog
 from shared.auth.authenticator import Authenticator
@@ -19,6 +19,9 @@ from shared.oss.client import OssClient
 from shared.oss.issuer import Issuer
 from shared.presign.app import PresignApp
 
+if TYPE_CHECKING:
+    import requests
+
 
 def gate_and_issuer(settings: PresignSettings, environ: Mapping[str, str], *, clock: Callable[[], datetime],
                     provider: CredentialsProvider | None, session: object) -> tuple[Authenticator, Policy, Issuer]:
@@ -29,13 +32,14 @@ def gate_and_issuer(settings: PresignSettings, environ: Mapping[str, str], *, cl
         gateway_header=settings.gateway_header)
     policy = Policy.parse(settings.policy)
     signing = settings.signing
+    assert signing.region, "function_signing_defaults requires OSS_REGION"
     issuer = Issuer(provider or invocation_first(environ, clock=clock, session=session), region=signing.region,
                     endpoint=signing.endpoint, cname=signing.cname, clock=clock)
     return authenticator, policy, issuer
 
 
 def build_presign_app(environ: Mapping[str, str], *, clock: Callable[[], datetime] = utc_now,
-                      provider: CredentialsProvider | None = None, session: object = None,
+                      provider: CredentialsProvider | None = None, session: requests.Session | None = None,
                       audit_stream: IO[str] | None = None) -> App:
     """Read and check the configuration once; a bad one gives an app that answers 500 ConfigError."""
     audit = AuditLog(clock, audit_stream)

@@ -72,7 +72,7 @@ class FunctionContextSource:
         if not (key_id or secret or token):
             raise SourceNotConfigured(self.name, "the context's credentials are empty")
         if not key_id or not secret:
-            missing = [names[0] for names, value in zip(_CONTEXT_FIELDS, (key_id, secret)) if not value]
+            missing = [names[0] for names, value in zip(_CONTEXT_FIELDS, (key_id, secret), strict=False) if not value]
             raise CredentialsError(self.name, f"context.credentials lacks {' and '.join(missing)}")
         return Credentials(key_id, secret, token)
 
@@ -103,9 +103,9 @@ class EnvironmentSource:
         key_id, secret, token = values
         if not any(values):
             return None
-        missing = [name for name, value in zip(names[:2], (key_id, secret)) if not value]
+        missing = [name for name, value in zip(names[:2], (key_id, secret), strict=True) if not value]
         if missing:
-            present = [name for name, value in zip(names, values) if value]
+            present = [name for name, value in zip(names, values, strict=True) if value]
             raise CredentialsError(self.name, f"{_are(missing)} not set, but {_are(present)}: set both keys")
         return Credentials(key_id, secret, token or None)
 

@@ -185,7 +185,7 @@ class OidcRoleSource(_RoleSession):
         if not provider_arn and not token_file:
             return NoSource(cls.name, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN and _OIDC_TOKEN_FILE are not set")
         values = (role_arn, provider_arn, token_file)
-        missing = [name for name, value in zip(OIDC_VARIABLES, values) if not value]
+        missing = [name for name, value in zip(OIDC_VARIABLES, values, strict=True) if not value]
         if not (role_arn and provider_arn and token_file):
             return NoSource(cls.name, f"{' and '.join(missing)} not set, though other OIDC variables are",
                             misconfigured=True)

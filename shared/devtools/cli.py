@@ -12,22 +12,44 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import IO, NoReturn
+from typing import IO, NoReturn, TypedDict, cast
 
 from shared.clock import parse_iso8601, utc_now
 from shared.config import SigningDefaults, load_signing_defaults
+from shared.credentials.provider import CredentialsProvider
+from shared.credentials.value import Credentials
 from shared.devtools.package import add_parser as add_package_parser
 from shared.devtools.usage import USAGE_ERROR, Parser, UsageError
 from shared.errors import InvalidArgument, PresignError
+from shared.oss.expiry import Lifetime
 from shared.oss.object_keys import check_object_name
 from shared.oss.signer import check_expires, presign
 
 # Batch line fields and the type each must have.
-_FIELDS: dict[str, type | tuple[type, ...]] = {
+_FIELDS: dict[str, type] = {
     "bucket": str, "key": str, "region": str, "endpoint": str, "method": str, "expires": int,
     "at": str, "headers": dict, "params": dict, "additional_headers": list, "cname": bool,
     "path_style": bool, "cloudbox_id": str,
 }
+ProviderFactory = Callable[[Mapping[str, str]], CredentialsProvider]
+
+
+class SignRequest(TypedDict, total=False):
+    """One URL to sign, from the flags or a batch line: the fields of _FIELDS, of which only key is required."""
+
+    key: str
+    bucket: str
+    region: str
+    endpoint: str
+    method: str
+    expires: int
+    at: str
+    headers: dict[str, str]
+    params: dict[str, str]
+    additional_headers: list[str]
+    cname: bool
+    path_style: bool
+    cloudbox_id: str
 
 
 def run() -> NoReturn:
@@ -40,7 +62,7 @@ def run() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdin: IO[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
-         provider_factory: Callable[[Mapping[str, str]], object] | None = None) -> int:
+         provider_factory: ProviderFactory | None = None) -> int:
     """Run the command line; return the exit status."""
     environ = os.environ if environ is None else environ
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
@@ -48,8 +70,9 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         args = _build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError("name a command: sign, explain or serve (see: python -m shared --help)")
-        return args.run(args, environ=environ, stdin=stdin, stdout=stdout,
-                        provider_factory=provider_factory or _default_provider)
+        status: int = args.run(args, environ=environ, stdin=stdin, stdout=stdout,
+                               provider_factory=provider_factory or _default_provider)
+        return status
     except (UsageError, PresignError) as exc:
         stderr.write(f"error: {exc}\n")
         return USAGE_ERROR
@@ -101,15 +124,16 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _default_provider(environ: Mapping[str, str]) -> object:
-    from shared.credentials import default_provider
+def _default_provider(environ: Mapping[str, str]) -> CredentialsProvider:
+    from shared.credentials.chain import default_provider
     return default_provider(environ)
 
 
-def _run_explain(args: argparse.Namespace, **streams: object) -> int:
+def _run_explain(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],
+                 provider_factory: ProviderFactory) -> int:
     from shared.devtools.explain import run_explain
 
-    return run_explain(args, **streams)  # type: ignore[arg-type]
+    return run_explain(args, environ=environ, stdin=stdin, stdout=stdout, provider_factory=provider_factory)
 
 
 def _run_serve(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], **_: object) -> int:
@@ -119,7 +143,7 @@ def _run_serve(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: 
 
 
 def _run_sign(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],
-              provider_factory: Callable[[Mapping[str, str]], object]) -> int:
+              provider_factory: ProviderFactory) -> int:
     if args.batch and args.key:
         raise UsageError("give either KEY or --batch, not both")
     if not args.batch and args.key is None:
@@ -130,11 +154,11 @@ def _run_sign(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO
         return _run_batch(stdin, stdout, defaults, provider)
     request = _request_from_args(args)
     result = sign_one(request, defaults, provider)
-    stdout.write((json.dumps(result, ensure_ascii=False) if args.json else result["url"]) + "\n")
+    stdout.write((json.dumps(result, ensure_ascii=False) if args.json else str(result["url"])) + "\n")
     return 0
 
 
-def _run_batch(stdin: IO[str], stdout: IO[str], defaults: SigningDefaults, provider: object) -> int:
+def _run_batch(stdin: IO[str], stdout: IO[str], defaults: SigningDefaults, provider: CredentialsProvider) -> int:
     for line in stdin:
         if not line.strip():
             continue
@@ -147,7 +171,7 @@ def _run_batch(stdin: IO[str], stdout: IO[str], defaults: SigningDefaults, provi
     return 0
 
 
-def sign_one(request: dict[str, object], defaults: SigningDefaults, provider: object) -> dict[str, object]:
+def sign_one(request: SignRequest, defaults: SigningDefaults, provider: CredentialsProvider) -> dict[str, object]:
     """Fill defaults, check the object name, take credentials and sign; return the JSON result."""
     bucket = request.pop("bucket", None) or defaults.bucket
     region = request.pop("region", None) or defaults.region
@@ -158,24 +182,29 @@ def sign_one(request: dict[str, object], defaults: SigningDefaults, provider: ob
     if "endpoint" not in request and defaults.endpoint:
         request["endpoint"] = defaults.endpoint
         request["cname"] = bool(request.get("cname")) or defaults.cname
-    check_object_name(request["key"])  # type: ignore[arg-type]
+    key = request["key"]
+    check_object_name(key)
     at = request.pop("at", None)
     now = parse_time(at) if at else utc_now()
     expires = request.pop("expires", 900)
-    credentials, lifetime = _credentials_for(provider, expires, now)  # type: ignore[arg-type]
-    url = presign(credentials, bucket=bucket, region=region, signing_time=now,  # type: ignore[arg-type]
-                  expires=lifetime.expires, **request)
+    credentials, lifetime = _credentials_for(provider, expires, now)
+    # What is left of the request is presign's own keywords; a missing one takes presign's default.
+    url = presign(credentials, bucket=bucket, key=key, region=region, signing_time=now, expires=lifetime.expires,
+                  endpoint=request.get("endpoint"), method=request.get("method", "GET"),
+                  headers=request.get("headers"), params=request.get("params"),
+                  additional_headers=request.get("additional_headers", ()), cname=request.get("cname", False),
+                  path_style=request.get("path_style", False), cloudbox_id=request.get("cloudbox_id"))
     result = url.to_dict()
     if lifetime.capped_by:
         result["expires_capped_by"] = lifetime.capped_by
     return result
 
 
-def _credentials_for(provider: object, expires: int, now: datetime) -> tuple[object, object]:
+def _credentials_for(provider: CredentialsProvider, expires: int, now: datetime) -> tuple[Credentials, Lifetime]:
     from shared.oss.expiry import effective_lifetime
 
     check_expires(expires)
-    credentials = provider.get_credentials(min_valid_until=now + timedelta(seconds=expires))  # type: ignore[attr-defined]
+    credentials = provider.get_credentials(min_valid_until=now + timedelta(seconds=expires))
     return credentials, effective_lifetime(expires, now=now, credentials=credentials)
 
 
@@ -191,8 +220,8 @@ def parse_time(text: str) -> datetime:
                                     f"got {text!r}") from None
 
 
-def _request_from_args(args: argparse.Namespace) -> dict[str, object]:
-    request: dict[str, object] = {"key": args.key, "method": args.method, "expires": args.expires,
+def _request_from_args(args: argparse.Namespace) -> SignRequest:
+    request: SignRequest = {"key": args.key, "method": args.method, "expires": args.expires,
                                   "cname": args.cname, "path_style": args.path_style}
     for name in ("bucket", "region", "endpoint", "at", "cloudbox_id"):
         if getattr(args, name) is not None:
@@ -210,7 +239,7 @@ def _split(text: str, sep: str, flag: str, form: str) -> tuple[str, str]:
     return name.strip(), value.strip() if sep == ":" else value
 
 
-def _request_from_line(line: str) -> dict[str, object]:
+def _request_from_line(line: str) -> SignRequest:
     try:
         request = json.loads(line)
     except ValueError as exc:
@@ -222,7 +251,7 @@ def _request_from_line(line: str) -> dict[str, object]:
         if kind is None:
             raise InvalidArgument(name, f"unknown field {name!r}; known: {', '.join(sorted(_FIELDS))}")
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise InvalidArgument(name, f"{name} must be of type {kind.__name__}")  # type: ignore[union-attr]
+            raise InvalidArgument(name, f"{name} must be of type {kind.__name__}")
     if "key" not in request:
         raise InvalidArgument("key", "key is required")
-    return request
+    return cast(SignRequest, request)  # every field is one of _FIELDS, of its type

@@ -19,6 +19,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from shared.clock import iso8601
+from shared.credentials.provider import CredentialsProvider
 from shared.credentials.value import Credentials
 from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
 from shared.devtools.local_oss.errors import OssError
@@ -64,8 +65,9 @@ class Explanation:
         auth = self.authorization
         lines = [f"{'valid' if self.valid else 'NOT VALID'}: {what}"]
         if auth is not None:
-            lines.append(f"  signed by {auth.access_key_id} for {auth.scope_region} at {iso8601(auth.signed_at)}, "
-                         f"expires at {iso8601(auth.expires_at)}")  # type: ignore[arg-type]
+            expires = f", expires at {iso8601(auth.expires_at)}" if auth.expires_at is not None else ""
+            lines.append(f"  signed by {auth.access_key_id} for {auth.scope_region} at {iso8601(auth.signed_at)}"
+                         f"{expires}")
         lines += [f"- {finding.text}" for finding in self.findings]
         if self.canonical_request is not None:
             note = f" (the security token shows as {REDACTED})" if REDACTED in self.canonical_request else ""
@@ -161,7 +163,7 @@ def _plus_variants(request: ObjectRequest) -> Iterator[tuple[ObjectRequest, str]
     combos = itertools.product((False, True), repeat=len(spaces)) if len(spaces) <= MAX_SPACES else \
         iter([(True,) * len(spaces)])
     for combo in combos:
-        chosen = [place for place, flip in zip(spaces, combo) if flip]
+        chosen = [place for place, flip in zip(spaces, combo, strict=True) if flip]
         if not chosen:
             continue
         changed = [list(text) for text in texts]
@@ -178,7 +180,7 @@ def _sentence(failure: AuthFailure, auth: Authorization | None, credentials: Cre
     if auth is None:
         return failure.message
     expires_at = auth.expires_at or auth.signed_at
-    words = {
+    words: dict[str, Callable[[], str]] = {
         "expired": lambda: f"expired at {iso8601(expires_at)}, {_duration(now - expires_at)} ago "
                            f"(signed at {iso8601(auth.signed_at)} to last {auth.expires} s)",
         "not_yet_valid": lambda: f"not yet valid: it is dated {iso8601(auth.signed_at)}, "
@@ -205,7 +207,9 @@ def _sentence(failure: AuthFailure, auth: Authorization | None, credentials: Cre
 
 
 def _notes(request: ObjectRequest, auth: Authorization, now: datetime) -> list[Finding]:
-    notes = [Finding("valid_until", f"valid for {_duration(auth.expires_at - now)} more")]  # type: ignore[operator]
+    notes: list[Finding] = []
+    if auth.expires_at is not None:  # always, for a presigned URL: x-oss-expires is required
+        notes.append(Finding("valid_until", f"valid for {_duration(auth.expires_at - now)} more"))
     signed = sorted(n for n in request.headers if n in auth.additional or n.startswith("x-oss-")
                     or n in ("content-type", "content-md5"))
     if signed:
@@ -286,7 +290,7 @@ def _indent(text: str) -> str:
 
 
 def run_explain(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],
-                provider_factory: Callable[[Mapping[str, str]], object]) -> int:
+                provider_factory: Callable[[Mapping[str, str]], CredentialsProvider]) -> int:
     """The ``explain`` command: print the explanation; exit 0 when valid, 1 when not."""
     headers: dict[str, str] = {}
     for text in args.header:
@@ -297,7 +301,7 @@ def run_explain(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: 
     method = args.method.upper() if args.method else None
     if method is not None and method not in METHODS:
         raise InvalidArgument("method", f"method must be one of {', '.join(METHODS)}, got {args.method!r}")
-    credentials = provider_factory(environ).get_credentials()  # type: ignore[attr-defined]
+    credentials = provider_factory(environ).get_credentials()
     result = explain(args.url, credentials=credentials, now=datetime.now(timezone.utc), headers=headers,
                      method=method, bucket=args.bucket)
     stdout.write(result.render())

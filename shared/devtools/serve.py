@@ -11,6 +11,7 @@ everything.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -24,11 +25,14 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from shared.auth.policy import OPTIONS
 from shared.credentials import Credentials
 from shared.devtools.usage import UsageError
+
+if TYPE_CHECKING:
+    from shared.devtools.local_oss.server import LocalOss
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_KEY = "hello.txt"
@@ -44,7 +48,8 @@ def dev_settings(folder: Path) -> dict[str, str]:
     """Load the development keys from the folder, creating them on first run (mode 0600)."""
     path = folder / "dev-settings.json"
     if path.exists():
-        return json.loads(path.read_text("utf-8"))
+        settings: dict[str, str] = json.loads(path.read_text("utf-8"))
+        return settings
     folder.mkdir(parents=True, exist_ok=True)
     settings = {"access_key_id": "LTAI5tDEV" + secrets.token_hex(6), "access_key_secret": secrets.token_urlsafe(24),
                 "api_key": "dev-" + secrets.token_urlsafe(18), "link_key": "dev:" + secrets.token_urlsafe(32)}
@@ -93,7 +98,7 @@ def _framework_command(source: str, target: str, port: int) -> list[str]:
     return [*base, "--source", source, "--target", target, "--host", "127.0.0.1", "--port", str(port)]
 
 
-def _wait_for(port: int, process: subprocess.Popen, name: str) -> None:
+def _wait_for(port: int, process: subprocess.Popen[bytes], name: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -110,8 +115,8 @@ class Services:
     """The running local bucket and function processes; ``stop`` ends them all."""
 
     def __init__(self) -> None:
-        self.processes: list[subprocess.Popen] = []
-        self.bucket: object | None = None
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.bucket: LocalOss | None = None
 
     def start_function(self, target: str, source: str, port: int, env: Mapping[str, str]) -> None:
         """Start one function under functions-framework in its own process group."""
@@ -133,7 +138,7 @@ class Services:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
         if self.bucket is not None:
-            self.bucket.stop()  # type: ignore[attr-defined]
+            self.bucket.stop()
 
 
 def serve(*, data: Path, bucket: str, region: str, oss_port: int, presign_port: int, links_port: int,
@@ -159,7 +164,7 @@ def serve(*, data: Path, bucket: str, region: str, oss_port: int, presign_port: 
 
 def _start_local(services: Services, data: Path, bucket: str, region: str, oss_port: int, links_port: int,
                  out: IO[str]) -> dict[str, str]:
-    from shared.devtools.local_oss import LocalOss
+    from shared.devtools.local_oss.server import LocalOss
     from shared.oss.signer import presign_now
 
     settings = dev_settings(data)
@@ -205,14 +210,14 @@ def _print_ready(out: IO[str], *, real: bool, presign_port: int, links_port: int
     out.flush()
 
 
-def run(args: object, *, environ: Mapping[str, str], stdout: IO[str]) -> int:
+def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str]) -> int:
     """Run ``serve`` until SIGINT or SIGTERM."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        return serve(data=Path(args.data), bucket=args.bucket, region=args.region,  # type: ignore[attr-defined]
-                     oss_port=args.oss_port, presign_port=args.port, links_port=args.links_port,  # type: ignore[attr-defined]
+        return serve(data=Path(args.data), bucket=args.bucket, region=args.region,
+                     oss_port=args.oss_port, presign_port=args.port, links_port=args.links_port,
                      environ=environ, out=stdout, stop=stop)
     except ServeError as error:
         raise UsageError(str(error)) from None

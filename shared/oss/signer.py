@@ -141,9 +141,16 @@ def presign(
                         req.when, canonical, to_sign)
 
 
-def presign_now(credentials: Credentials, **request: object) -> PresignedUrl:
+def presign_now(credentials: Credentials, *, bucket: str, key: str, region: str,
+                endpoint: str | Endpoint | None = None, method: str = "GET", expires: int = 900,
+                headers: Mapping[str, str] | None = None, params: Mapping[str, str | None] | None = None,
+                additional_headers: Iterable[str] = (), cname: bool = False, path_style: bool = False,
+                cloudbox_id: str | None = None, product: str | None = None) -> PresignedUrl:
     """``presign`` at the current time."""
-    return presign(credentials, signing_time=utc_now(), **request)  # type: ignore[arg-type]
+    return presign(credentials, bucket=bucket, key=key, region=region, signing_time=utc_now(), endpoint=endpoint,
+                   method=method, expires=expires, headers=headers, params=params,
+                   additional_headers=additional_headers, cname=cname, path_style=path_style,
+                   cloudbox_id=cloudbox_id, product=product)
 
 
 def sign_request(
@@ -284,6 +291,6 @@ def _signing_second(moment: datetime) -> tuple[datetime, str]:
     if last[0] == seconds:
         return last[1], last[2]
     when = datetime.fromtimestamp(seconds, timezone.utc)
-    stamp = "%04d%02d%02dT%02d%02d%02dZ" % (when.year, when.month, when.day, when.hour, when.minute, when.second)
+    stamp = f"{when.year:04d}{when.month:02d}{when.day:02d}T{when.hour:02d}{when.minute:02d}{when.second:02d}Z"
     _last_second = (seconds, when, stamp)
     return when, stamp

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from pathlib import Path
 from typing import BinaryIO
 
@@ -112,7 +113,7 @@ class _Server(ThreadingHTTPServer):
 class _Body:
     """The request body: reads stop at Content-Length; what was not read can be drained afterwards."""
 
-    def __init__(self, stream: BinaryIO, length: int | None) -> None:
+    def __init__(self, stream: BufferedIOBase, length: int | None) -> None:
         self.stream = stream
         self.remaining = length or 0
 
@@ -206,7 +207,7 @@ def _error_reply(error: OssError, request_id: str, host_id: str) -> Reply:
     return Reply(error.status, headers, error_body(error, request_id=request_id, host_id=host_id))
 
 
-def _copy(file: BinaryIO | None, length: int, out: BinaryIO) -> None:
+def _copy(file: BinaryIO | None, length: int, out: BufferedIOBase) -> None:
     while file is not None and length > 0:
         chunk = file.read(min(_CHUNK, length))
         if not chunk:

@@ -91,9 +91,9 @@ class BucketService:
         if request.key is None:
             raise OssError("NotImplemented", "The local bucket serves objects; bucket operations are not supported.")
         if request.method in ("GET", "HEAD"):
-            return self._get(request, head=request.method == "HEAD")
+            return self._get(request, request.bucket, request.key, head=request.method == "HEAD")
         if request.method == "PUT":
-            return self._put(request, incoming, auth)
+            return self._put(request, request.bucket, request.key, incoming, auth)
         if request.method == "DELETE":
             self.store.delete(request.bucket, request.key)
             return Reply(204)
@@ -105,8 +105,8 @@ class BucketService:
         bucket, key = bucket_and_key(path, bucket_from_host(incoming.headers.get("host"), self.service_hosts))
         return ObjectRequest(incoming.method, bucket, key, decode_query(query), incoming.headers, incoming.client_ip)
 
-    def _get(self, request: ObjectRequest, *, head: bool) -> Reply:
-        stored, file = self.store.open(request.bucket, request.key)  # type: ignore[arg-type]
+    def _get(self, request: ObjectRequest, bucket: str, key: str, *, head: bool) -> Reply:
+        stored, file = self.store.open(bucket, key)
         try:
             overrides = response_overrides(request)
             replaced = {name for name, _ in overrides}
@@ -125,13 +125,13 @@ class BucketService:
         headers.append(("Content-Range", f"bytes {first}-{last}/{stored.size}"))
         return Reply(206, headers, file=file, length=last - first + 1)
 
-    def _put(self, request: ObjectRequest, incoming: Incoming, auth: Authorization) -> Reply:
+    def _put(self, request: ObjectRequest, bucket: str, key: str, incoming: Incoming, auth: Authorization) -> Reply:
         if incoming.content_length is None:
             raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
         headers = request.headers
         sha256 = headers.get("x-oss-content-sha256") if auth.style == "header" else None
         stored = self.store.put(
-            request.bucket, request.key, incoming.body, incoming.content_length,  # type: ignore[arg-type]
+            bucket, key, incoming.body, incoming.content_length,  # type: ignore[arg-type]
             modified=self.clock(), content_type=headers.get("content-type"),
             user_meta={n: v for n, v in headers.items() if n.startswith("x-oss-meta-")},
             content_md5=headers.get("content-md5"), content_sha256=None if sha256 == UNSIGNED_PAYLOAD else sha256)

@@ -68,7 +68,7 @@ class AuthFailure(OssError):
     """Raised when a request's signature does not authorise it; ``cause`` names the failed check."""
 
     def __init__(self, cause: str, message: str, **details: str) -> None:
-        super().__init__(CAUSES[cause], message, **details)
+        super().__init__(CAUSES[cause], message, headers=None, **details)
         self.cause = cause
 
 

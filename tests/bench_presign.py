@@ -35,17 +35,17 @@ from processes import ROOT, free_port, functions_framework_command, running  # n
 # Bytecode cached in a scratch folder, as on a warm deployment (see bench_signer.py).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-pycache-")
-COLD = """
+COLD = f"API_KEY = {API_KEY!r}\n" + """
 import json, sys
 sys.path.insert(0, 'functions/presign')
 import index
 event = {'version': 'v1', 'rawPath': '/presign', 'body': '', 'isBase64Encoded': False,
-         'headers': {'X-Api-Key': %r}, 'queryParameters': {'key': 'reports/q1.pdf'},
+         'headers': {'X-Api-Key': API_KEY}, 'queryParameters': {'key': 'reports/q1.pdf'},
          'requestContext': {'requestId': 'r', 'http': {'method': 'GET', 'path': '/presign', 'sourceIp': '127.0.0.1'}}}
 answer = index.handler(json.dumps(event).encode(), None)
 assert answer['statusCode'] == 200, answer
 print(json.dumps(sorted(m for m in ('flask', 'requests', 'werkzeug', 'dataclasses', 'urllib3') if m in sys.modules)))
-""" % API_KEY
+"""
 HELLO = "import functions_framework\n\n@functions_framework.http\ndef hello(request):\n    return 'hello'\n"
 
 

@@ -53,7 +53,8 @@ def _floor_once() -> str:
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     to_sign = "\n".join(("OSS4-HMAC-SHA256", "20250304T050607Z", _SCOPE, digest))
     signature = hmac.new(_SIGNING_KEY, to_sign.encode(), hashlib.sha256).hexdigest()
-    return "".join(("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/", path, "?", "q", "&x-oss-signature=", signature))
+    return "".join(("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/", path, "?", "q", "&x-oss-signature=",
+                    signature))
 
 
 _TABLE = [chr(b) if chr(b).isalnum() or chr(b) in "-_.~/" else f"%{b:02X}" for b in range(128)]
@@ -66,7 +67,8 @@ def _lean_floor_once() -> str:
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     to_sign = "\n".join(("OSS4-HMAC-SHA256", "20250304T050607Z", _SCOPE, digest))
     signature = hmac.new(_SIGNING_KEY, to_sign.encode(), hashlib.sha256).hexdigest()
-    return "".join(("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/", path, "?", "q", "&x-oss-signature=", signature))
+    return "".join(("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/", path, "?", "q", "&x-oss-signature=",
+                    signature))
 
 
 def _rate(fn, seconds: float = 1.0) -> float:

@@ -37,7 +37,8 @@ def malformed_json() -> list[dict]:
     text = json.dumps(VALID)
     cases = [case(f"truncated json at {n}", body=text[:n]) for n in range(0, len(text) - 1, 2)]
     for label, body in (("trailing garbage", text + "x"), ("single quotes", text.replace('"', "'")),
-                        ("NaN", '{"key": "reports/a", "expires": NaN}'), ("Infinity", '{"key": "a", "expires": Infinity}'),
+                        ("NaN", '{"key": "reports/a", "expires": NaN}'),
+                        ("Infinity", '{"key": "a", "expires": Infinity}'),
                         ("array", "[1, 2]"), ("string", '"key"'), ("number", "42"), ("null", "null"),
                         ("deep nesting", "[" * 5000 + "]" * 5000), ("comment", '{"key": "a"} // c')):
         cases.append(case(f"json {label}", body=body))
@@ -64,7 +65,8 @@ def wrong_types() -> list[dict]:
 
 
 def numbers() -> list[dict]:
-    values = ["-1", "0", "-0", "1.5", "1e3", "0x10", "31536001", "99999999999999999999999", "1 000", "+5", " 600", "６００"]
+    values = ["-1", "0", "-0", "1.5", "1e3", "0x10", "31536001", "99999999999999999999999", "1 000", "+5", " 600",
+              "６００"]
     cases = [case(f"expires={v!r} in query", method="GET", query="key=reports/a&expires=" + quote(v), headers=AUTH)
              for v in values]
     for value in (-1, 0, 1.0000001, 10**30, -(10**30), 2**63):
@@ -83,7 +85,8 @@ def keys() -> list[dict]:
              case("key starting with backslash", body=json.dumps({"key": "\\reports\\a"}))]
     for key in ("reports/../secret", "reports/./a", "reports//a", "reports/..", "reportsX/a", "../reports/a",
                 "secret/reports/a", "reports", "REPORTS/a"):
-        cases.append(case(f"key {key!r} outside the grant", body=json.dumps({"key": key}), status=403, code="AccessDenied"))
+        cases.append(case(f"key {key!r} outside the grant", body=json.dumps({"key": key}), status=403,
+                          code="AccessDenied"))
     return cases
 
 

@@ -17,7 +17,8 @@ POLICY = {
     "principals": {
         "alice": [
             {"bucket": "examplebucket", "prefix": "reports/", "methods": ["GET", "HEAD"], "max_expires": 3600,
-             "allow": ["filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type", "check_exists"]},
+             "allow": ["filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type",
+                       "check_exists"]},
             {"bucket": "examplebucket", "prefix": "uploads/alice/", "methods": ["PUT"],
              "allow": ["content_type", "meta"]},
         ],

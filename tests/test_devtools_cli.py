@@ -20,8 +20,8 @@ from shared.errors import InvalidArgument
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"OSS_ACCESS_KEY_ID": "LTAI5tCLIkey", "OSS_ACCESS_KEY_SECRET": "cli-test-secret-0123456789"}
 # Keep the chain on this machine: no metadata service, no credentials file of the developer's.
-ISOLATED = {"ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true", "ALIBABA_CLOUD_CREDENTIALS_FILE": "/nonexistent/credentials.ini",
-            "HOME": "/nonexistent"}
+ISOLATED = {"ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+            "ALIBABA_CLOUD_CREDENTIALS_FILE": "/nonexistent/credentials.ini", "HOME": "/nonexistent"}
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, stdin: str = "") -> tuple[int, str, str]:
@@ -56,8 +56,8 @@ def test_json_output_and_every_flag() -> None:
 
 
 def test_cname_and_cloudbox_flags() -> None:
-    _, out, _ = run(["sign", "k", "--bucket", "examplebucket", "--region", "cn-hangzhou", "--endpoint", "cdn.example.com",
-                     "--cname", "--at", "20250304T050607Z"])
+    _, out, _ = run(["sign", "k", "--bucket", "examplebucket", "--region", "cn-hangzhou",
+                     "--endpoint", "cdn.example.com", "--cname", "--at", "20250304T050607Z"])
     assert out.startswith("https://cdn.example.com/k?")
     _, out, _ = run(["sign", "k", "--bucket", "examplebucket", "--region", "cn-hangzhou", "--cloudbox-id", "cb-1",
                      "--at", "20250304T050607Z"])
@@ -65,7 +65,8 @@ def test_cname_and_cloudbox_flags() -> None:
 
 
 def test_defaults_come_from_the_environment_and_flags_win() -> None:
-    env = {"OSS_BUCKET": "envbucket", "OSS_REGION": "cn-beijing", "OSS_ENDPOINT": "files.example.com", "OSS_CNAME": "true"}
+    env = {"OSS_BUCKET": "envbucket", "OSS_REGION": "cn-beijing", "OSS_ENDPOINT": "files.example.com",
+           "OSS_CNAME": "true"}
     _, out, _ = run(["sign", "k"], env=env)
     assert out.startswith("https://files.example.com/k?") and "cn-beijing" in out
     _, out, _ = run(["sign", "k", "--bucket", "flagbucket", "--endpoint", "oss-cn-beijing.aliyuncs.com"], env=env)
@@ -128,16 +129,21 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--expires", "0"], {}, "1..604800 seconds, got 0"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--expires", "ten"], {}, "invalid int value"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--method", "PATCH"], {}, "method must be one of"),
-        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--header", "NoColon"], {}, "--header takes 'Name: value'"),
-        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--param", "novalue"], {}, "--param takes name=value"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--header", "NoColon"], {},
+         "--header takes 'Name: value'"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--param", "novalue"], {},
+         "--param takes name=value"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--at", "yesterday"], {}, "at must be a UTC time"),
-        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--at", "2025-03-04T05:06:07"], {}, "at must be a UTC time"),
-        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--at", "2025-03-04T05:06:07+08:00"], {}, "at must be a UTC time"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--at", "2025-03-04T05:06:07"], {},
+         "at must be a UTC time"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--at", "2025-03-04T05:06:07+08:00"], {},
+         "at must be a UTC time"),
         (["sign", "k", "--bucket", "Bad_Bucket", "--region", "r"], {}, "not a valid name"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--endpoint", "ftp://x"], {}, "http or https"),
         (["sign", "k", "--bogus"], {}, "unrecognized arguments: --bogus"),
         ([], {}, "name a command: sign, explain or serve"),
-        (["sign", "k", "--bucket", "examplebucket", "--region", "r"], {"OSS_CNAME": "maybe"}, "OSS_CNAME must be true or false"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r"], {"OSS_CNAME": "maybe"},
+         "OSS_CNAME must be true or false"),
     ],
 )
 def test_errors_are_one_line_with_exit_2(argv: list[str], env: dict[str, str], fragment: str) -> None:
@@ -148,7 +154,8 @@ def test_errors_are_one_line_with_exit_2(argv: list[str], env: dict[str, str], f
 
 
 def test_half_set_key_pair_names_the_missing_variable() -> None:
-    status, _, err = main_with_only({"OSS_ACCESS_KEY_ID": "AK"}, ["sign", "k", "--bucket", "examplebucket", "--region", "r"])
+    status, _, err = main_with_only({"OSS_ACCESS_KEY_ID": "AK"},
+                                    ["sign", "k", "--bucket", "examplebucket", "--region", "r"])
     assert status == 2 and "OSS_ACCESS_KEY_SECRET" in err and err.count("\n") == 1
 
 

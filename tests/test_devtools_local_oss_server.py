@@ -95,7 +95,8 @@ def test_response_overrides_set_the_response_headers(bucket: Bucket) -> None:
     _put(bucket, "report.pdf", b"%PDF")
     params = {"response-content-type": "application/pdf", "response-content-language": "zh-CN",
               "response-expires": "Thu, 01 Dec 2094 16:00:00 GMT", "response-cache-control": "no-cache",
-              "response-content-disposition": 'attachment; filename="报告 1.pdf"', "response-content-encoding": "identity"}
+              "response-content-disposition": 'attachment; filename="报告 1.pdf"',
+              "response-content-encoding": "identity"}
     got = _send(bucket, "GET", bucket.presign("report.pdf", params=params).url)
     assert got.status_code == 200
     for name, value in params.items():
@@ -187,7 +188,8 @@ CASES: list[tuple[str, Callable[[Bucket], requests.Response], int, str]] = [
      403, "SignatureDoesNotMatch"),
     ("wrong region", lambda b: _send(b, "GET", b.presign("k.txt", region="cn-beijing").url), 403,
      "SignatureDoesNotMatch"),
-    ("unknown access key", lambda b: _send(b, "GET", b.presign("k.txt", credentials=Credentials("LTAI5tNOPE", "x")).url),
+    ("unknown access key",
+     lambda b: _send(b, "GET", b.presign("k.txt", credentials=Credentials("LTAI5tNOPE", "x")).url),
      403, "SignatureDoesNotMatch"),
     ("token missing", lambda b: _send(b, "GET", b.presign("k.txt", credentials=Credentials(
         STS.access_key_id, STS.access_key_secret)).url), 403, "SignatureDoesNotMatch"),
@@ -195,7 +197,8 @@ CASES: list[tuple[str, Callable[[Bucket], requests.Response], int, str]] = [
         STS.access_key_id, STS.access_key_secret, "CAIS+other")).url), 403, "SignatureDoesNotMatch"),
     ("signature", _tampered, 403, "SignatureDoesNotMatch"),
     ("signed header not sent", lambda b: _signed_put(b, "k.txt", {"Cache-Control": "no-cache"}, {},
-                                                     additional_headers=["cache-control"]), 403, "SignatureDoesNotMatch"),
+                                                     additional_headers=["cache-control"]),
+     403, "SignatureDoesNotMatch"),
     ("signed header other value", lambda b: _signed_put(b, "k.txt", {"Content-Type": "text/plain"},
                                                         {"Content-Type": "text/html"}), 403, "SignatureDoesNotMatch"),
     ("source ip", lambda b: _send(b, "GET", b.presign("k.txt", params={"x-oss-ac-source-ip": "10.0.0.1"}).url), 403,

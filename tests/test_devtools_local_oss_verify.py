@@ -109,7 +109,8 @@ def test_signer_output_verifies_for_every_method_and_both_styles() -> None:
                       params={"response-content-type": "text/html"})
         assert _causes(_request(url, method, {"Content-Type": "text/plain"})) == []
         signed = sign_request(STS, bucket="examplebucket", key="k y", region="cn-hangzhou", signing_time=AT,
-                              endpoint="http://127.0.0.1:9000", method=method, headers={"Range": "bytes=0-1"}, additional_headers=["range"])
+                              endpoint="http://127.0.0.1:9000", method=method, headers={"Range": "bytes=0-1"},
+                              additional_headers=["range"])
         assert _causes(_request(signed.url, method, signed.headers)) == []
 
 

@@ -110,7 +110,8 @@ def test_zip_holds_the_function_shared_and_requests_only(packages: dict[str, Pac
     folder = ROOT / "functions" / function
     own = {path.name for path in folder.iterdir() if path.is_file() and not path.name.endswith(".pyc")}
     assert own <= set(entries) and "index.py" in entries  # the function's folder at the root
-    assert {"shared/__init__.py", "shared/config.py", "shared/oss/signer.py", "shared/credentials/chain.py"} <= set(entries)
+    expected = {"shared/__init__.py", "shared/config.py", "shared/oss/signer.py", "shared/credentials/chain.py"}
+    assert expected <= set(entries)
     tops = {name.split("/", 1)[0] for name in entries if "/" in name}
     assert {"requests", "urllib3", "idna", "certifi", "charset_normalizer"} <= tops
     assert not tops & {"flask", "functions_framework", "werkzeug", "gunicorn", "pytest", "bin", "tests"}
@@ -132,7 +133,8 @@ def test_entries_are_sorted_dated_1980_and_mode_0644(packages: dict[str, Package
     with zipfile.ZipFile(packages[function].path) as archive:
         infos = archive.infolist()
     assert [info.filename for info in infos] == sorted(info.filename for info in infos)
-    assert {(info.date_time, info.external_attr >> 16, info.create_system) for info in infos} == {(ZIP_TIME, FILE_MODE, 3)}
+    stamps = {(info.date_time, info.external_attr >> 16, info.create_system) for info in infos}
+    assert stamps == {(ZIP_TIME, FILE_MODE, 3)}
 
 
 # --- it runs alone ---------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ def test_two_builds_of_the_same_tree_are_identical(vendored: Path, packages: dic
     (second / "shared" / "tests" / "test_x.py").write_text("assert True\n")
     built = [build(function_names(root), tmp_path / f"out-{root.name}", root=root, vendor_dir=vendored)
              for root in (first, second)]
-    for one, other in zip(*built):
+    for one, other in zip(*built, strict=True):
         assert one.path.read_bytes() == other.path.read_bytes()
         assert one.sha256 == other.sha256 == packages[one.function].sha256  # and the same as this checkout's
 
@@ -200,7 +202,8 @@ def test_pip_installs_wheels_for_the_function_compute_runtime(tmp_path: Path) ->
 
 
 def test_only_what_the_fc_handler_imports_is_vendored(tmp_path: Path) -> None:
-    assert [line.split(">")[0].split("=")[0] for line in runtime_requirements(ROOT / "requirements.txt")] == ["requests"]
+    listed = [line.split(">")[0].split("=")[0] for line in runtime_requirements(ROOT / "requirements.txt")]
+    assert listed == ["requests"]
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("# run time\nfunctions-framework>=3.5,<4\nFlask\nRequests[socks] >= 2.31  # http\npytest\n")
     assert runtime_requirements(requirements) == ["Requests[socks] >= 2.31"]

@@ -38,7 +38,8 @@ class Rig:
 
     def healthy(self, lifetime: timedelta = timedelta(hours=1)) -> Reply:
         document = self.minted.document(lifetime)
-        self.expirations[document["AccessKeyId"]] = datetime.fromisoformat(document["Expiration"].replace("Z", "+00:00"))
+        expiration = datetime.fromisoformat(document["Expiration"].replace("Z", "+00:00"))
+        self.expirations[document["AccessKeyId"]] = expiration
         return Reply(200, document)
 
     def ask(self, expires: int = 900) -> tuple[int, dict, dict]:

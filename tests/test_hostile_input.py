@@ -54,7 +54,8 @@ def bad_jwt(name: str) -> str:
         "wrong-issuer": _token(hs256, dict(good, iss="someone")),
         "wrong-audience": _token(hs256, dict(good, aud="other")),
         "two-segments": valid.rsplit(".", 1)[0], "four-segments": valid + ".x", "padded": valid + "==",
-        "not-base64": "!!!." + valid.split(".", 1)[1], "header-not-json": _b64encode(b"nope") + "." + valid.split(".", 1)[1],
+        "not-base64": "!!!." + valid.split(".", 1)[1],
+        "header-not-json": _b64encode(b"nope") + "." + valid.split(".", 1)[1],
         "payload-list": _token(hs256, [1, 2]),  # type: ignore[arg-type]
         "oversized": _token(hs256, dict(good, pad="x" * 9000)), "empty": "",
         "null-prefix": _token(hs256, dict(good, prefix=None)), "empty-prefix": _token(hs256, dict(good, prefix="")),

@@ -95,7 +95,8 @@ def test_response_to_event_drops_reserved_headers_and_encodes_binary() -> None:
 
 def _environ(method: str = "GET", path: str = "/presign", query: str = "", body: bytes = b"", **headers: str) -> dict:
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path.encode("utf-8").decode("latin-1"), "QUERY_STRING": query,
-               "REMOTE_ADDR": "192.0.2.1", "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)) if body else ""}
+               "REMOTE_ADDR": "192.0.2.1", "wsgi.input": io.BytesIO(body),
+               "CONTENT_LENGTH": str(len(body)) if body else ""}
     environ.update({f"HTTP_{name.upper()}": value for name, value in headers.items()})
     return environ
 

@@ -43,7 +43,8 @@ class Harness:
         self.app = build_links_app(environment(**{"LINK_SIGNING_KEYS": K1, **overrides}), clock=self.clock,
                                    provider=provider, audit_stream=self.audit)
 
-    def call(self, method: str, path: str, *, body: object = None, headers: dict | None = None) -> tuple[HttpResponse, dict]:
+    def call(self, method: str, path: str, *, body: object = None,
+             headers: dict | None = None) -> tuple[HttpResponse, dict]:
         raw = json.dumps(body).encode() if body is not None else b""
         all_headers = {**({"content-type": "application/json"} if body is not None else {}), **(headers or {})}
         response = self.app.handle(HttpRequest(method, path, headers=all_headers, body=raw, client_ip="198.51.100.7",
@@ -97,7 +98,8 @@ def test_the_link_base_comes_from_the_setting_or_the_request() -> None:
                              headers={**ALICE, "host": "127.0.0.1:8080", "x-forwarded-proto": "http, https"})
     assert result["link"].startswith("http://127.0.0.1:8080/d/")
     for host in ({}, {"host": "evil.example.com/path"}, {"host": "a b"}):
-        response, result = harness.call("POST", "/links", body={"key": "reports/a", "ttl": 60}, headers={**ALICE, **host})
+        response, result = harness.call("POST", "/links", body={"key": "reports/a", "ttl": 60},
+                                        headers={**ALICE, **host})
         assert response.status == 400 and "LINK_BASE_URL" in result["error"]["message"]
 
 
@@ -107,7 +109,8 @@ def test_the_link_base_comes_from_the_setting_or_the_request() -> None:
         ({"ttl": None}, "ttl is required"), ({"ttl": 0}, "1 second to 365 days"), ({"ttl": "366d"}, "got '366d'"),
         ({"ttl": "1w"}, "1 second to 365 days"), ({"ttl": True}, "1 second"), ({"ttl": "1.5h"}, "1 second"),
         ({"ttl": "٣d"}, "1 second"), ({"url_expires": 0}, "url_expires must be 1..604800"),
-        ({"key": None}, "key is required"), ({"key": ".."}, "dot segment"), ({"expires": 60}, "unknown field 'expires'"),
+        ({"key": None}, "key is required"), ({"key": ".."}, "dot segment"),
+        ({"expires": 60}, "unknown field 'expires'"),
         ({"disposition": "inline"}, "disposition needs a filename"), ({"bucket": "Bad"}, "not a valid name"),
         ({"filename": "a\r\nb"}, "control characters"), ({"key": "reports/" + "报" * 300}, "over the limit of 1000"),
     ],
@@ -178,7 +181,8 @@ def test_the_minted_url_dies_before_the_credentials() -> None:
 
 
 def test_bind_ip(api: Harness) -> None:
-    query = dict(parse_qsl(urlsplit(Harness(LINK_BIND_IP="true").follow(api.create()["link"]).headers["Location"]).query))
+    location = Harness(LINK_BIND_IP="true").follow(api.create()["link"]).headers["Location"]
+    query = dict(parse_qsl(urlsplit(location).query))
     assert query["x-oss-ac-source-ip"] == "198.51.100.7"
 
 
@@ -313,7 +317,8 @@ def test_revocation_object_end_to_end(served: tuple[str, LocalOss, FakeClock],
     link_id = harness.lines("link_created")[0]["link_id"]
     closed = requests.get(link, headers={"Accept": "text/html"}, timeout=10)  # no object yet: fail closed
     assert closed.status_code == 502 and b"try again in a minute" in closed.content
-    assert "revocation object oss://examplebucket/links/revoked.json cannot be read" in harness.lines("link_refused")[0]["reason"]
+    refused = harness.lines("link_refused")[0]["reason"]
+    assert "revocation object oss://examplebucket/links/revoked.json cannot be read" in refused
     put(endpoint, "links/revoked.json", b'{"revoked_ids": []}', clock())
     clock.advance(seconds=5)
     assert requests.get(link, timeout=10).content == b"hello"

@@ -64,9 +64,11 @@ def test_settings_read_every_link_variable() -> None:
     assert read.revoked_ids == {LINK.link_id, OTHER_ID} and read.not_before == parse_iso8601("2026-11-01T00:00:00Z")
     assert read.revocation_object == ("examplebucket", "links/revoked.json") and read.fail_open and read.bind_ip
     assert read.base_url == "https://dl.example.com/files" and "s" * 32 not in repr(read)
-    assert settings(LINK_REVOCATION_OBJECT="oss://other-bucket/a/b.json").revocation_object == ("other-bucket", "a/b.json")
+    other = settings(LINK_REVOCATION_OBJECT="oss://other-bucket/a/b.json")
+    assert other.revocation_object == ("other-bucket", "a/b.json")
     plain = settings()
-    assert (plain.revoked_ids, plain.not_before, plain.revocation_object, plain.fail_open) == (frozenset(), None, None, False)
+    assert (plain.revoked_ids, plain.not_before, plain.revocation_object, plain.fail_open) == (
+        frozenset(), None, None, False)
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,8 @@ def test_url_prefix_per_addressing_style(endpoint: str | None, options: dict, pr
 
 
 def test_cloudbox_default_endpoint_and_scope() -> None:
-    result = presign(CREDS, bucket="examplebucket", key="k", region="cn-hangzhou", cloudbox_id="cb-123", signing_time=AT)
+    result = presign(CREDS, bucket="examplebucket", key="k", region="cn-hangzhou", cloudbox_id="cb-123",
+                     signing_time=AT)
     assert result.url.startswith("https://examplebucket.cb-123.cn-hangzhou.oss-cloudbox.aliyuncs.com/k?")
     assert "20250304/cb-123/oss-cloudbox/aliyun_v4_request" in result.string_to_sign
 

@@ -134,7 +134,8 @@ def test_unauthenticated(api: Harness, headers: dict, fragment: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "claims", [{"exp": int((NOW - timedelta(minutes=5)).timestamp())}, {"nbf": int((NOW + timedelta(hours=1)).timestamp())}],
+    "claims", [{"exp": int((NOW - timedelta(minutes=5)).timestamp())},
+               {"nbf": int((NOW + timedelta(hours=1)).timestamp())}],
     ids=["expired", "not-yet-valid"])
 def test_bad_jwts(api: Harness, claims: dict) -> None:
     response, _ = api.call("GET", "/presign", query={"key": "reports/a"}, headers=jwt(**claims))
@@ -196,7 +197,8 @@ def test_repeated_query_parameters_are_refused(api: Harness) -> None:
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [({"OSS_REGION": ""}, "OSS_REGION"), ({"PRESIGN_POLICY": ""}, "PRESIGN_POLICY"),
-     ({"PRESIGN_DEFAULT_EXPIRES": "soon"}, "PRESIGN_DEFAULT_EXPIRES"), ({"PRESIGN_TRUST_GATEWAY": "perhaps"}, "PRESIGN_TRUST_GATEWAY"),
+     ({"PRESIGN_DEFAULT_EXPIRES": "soon"}, "PRESIGN_DEFAULT_EXPIRES"),
+     ({"PRESIGN_TRUST_GATEWAY": "perhaps"}, "PRESIGN_TRUST_GATEWAY"),
      ({"PRESIGN_API_KEYS": "", "PRESIGN_JWT_SECRET": ""}, "PRESIGN_")],
 )
 def test_configuration_errors_answer_every_request(overrides: dict, variable: str) -> None:
@@ -250,11 +252,13 @@ def test_check_exists_with_oss_unreachable() -> None:
 
 
 def test_fc_entry_with_sample_events(api: Harness) -> None:
-    event = fc3_event(query={"key": "reports/a.pdf", "expires": "600"}, headers={"Authorization": jwt()["authorization"]})
+    event = fc3_event(query={"key": "reports/a.pdf", "expires": "600"},
+                      headers={"Authorization": jwt()["authorization"]})
     answer = serve_fc_event(api.app, json.dumps(event).encode(), None)
     assert answer["statusCode"] == 200 and answer["isBase64Encoded"] is False
     assert json.loads(answer["body"])["expires_in"] == 600
-    event = apigw_event(body={"key": "reports/b.pdf"}, headers={"X-Api-Key": API_KEY, "Content-Type": "application/json"})
+    event = apigw_event(body={"key": "reports/b.pdf"},
+                        headers={"X-Api-Key": API_KEY, "Content-Type": "application/json"})
     answer = serve_fc_event(api.app, event, None)
     assert answer["statusCode"] == 200 and not any(h.lower().startswith("x-fc-") for h in answer["headers"])
     answer = serve_fc_event(api.app, b"garbage", None)
@@ -271,7 +275,8 @@ def test_fc_context_credentials_come_first() -> None:
             security_token = "context-token"
 
     harness = Harness()
-    answer = serve_fc_event(harness.app, fc3_event(query={"key": "reports/a"}, headers={"X-Api-Key": API_KEY}), Context())
+    event = fc3_event(query={"key": "reports/a"}, headers={"X-Api-Key": API_KEY})
+    answer = serve_fc_event(harness.app, event, Context())
     url = json.loads(answer["body"])["url"]
     assert "STS.fromcontext" in url and "x-oss-security-token=context-token" in url
     answer = serve_fc_event(harness.app, fc3_event(query={"key": "reports/a"}, headers={"X-Api-Key": API_KEY}), None)

@@ -21,7 +21,8 @@ def test_defaults() -> None:
 def test_query_strings_convert() -> None:
     order = parse(key="a.txt", expires="600", bind_ip="true", check_exists="1", redirect="yes", method="head",
                   traffic_limit="819200")
-    assert (order.expires, order.bind_ip, order.check_exists, order.redirect, order.method) == (600, True, True, True, "HEAD")
+    assert (order.expires, order.bind_ip, order.check_exists, order.redirect, order.method) == (
+        600, True, True, True, "HEAD")
     assert order.options() == {"bind_ip", "check_exists", "traffic_limit"}
 
 

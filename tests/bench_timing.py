@@ -33,7 +33,8 @@ class Paired:
         return f"{a} {self.a * 1000:.1f} ms, {b} {self.b * 1000:.1f} ms: {self.ratio:.2f}x (median of paired runs)"
 
 
-def wall(command: Sequence[str], *, env: Mapping[str, str], stdin: bytes | None = None, cwd: str | None = None) -> float:
+def wall(command: Sequence[str], *, env: Mapping[str, str], stdin: bytes | None = None,
+         cwd: str | None = None) -> float:
     """Seconds one run of ``command`` takes, start-up included; its output is discarded."""
     start = time.perf_counter()
     subprocess.run(command, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from stubs_local_oss import Bucket
 
 from shared.credentials import Credentials
 from shared.errors import InvalidArgument
@@ -236,3 +237,58 @@ def test_naive_signing_time_is_a_programming_error() -> None:
 def test_credentials_must_be_the_value_object() -> None:
     with pytest.raises(TypeError):
         presign(("ak", "sk"), bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT)  # type: ignore[arg-type]
+
+
+# --- what a client can send ------------------------------------------------------------------------
+
+QUERY_ORDER = json.loads((DATA / "oss4_query_order.json").read_text("utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("case", QUERY_ORDER, ids=[c["id"] for c in QUERY_ORDER])
+def test_query_names_differing_in_case_or_punctuation_sort_by_their_bytes(case: dict) -> None:
+    ours = presign(CREDS, bucket="examplebucket", key=case["key"], region="cn-hangzhou", signing_time=AT,
+                   expires=case["expires"], params=case["params"])
+    names = [pair.split("=", 1)[0] for pair in urlsplit(ours.url).query.split("&")]
+    assert names[:len(case["params"])] == sorted(names[:len(case["params"])])  # bytes: "X" < "_" < "s"; "-" < "."
+    assert _query(ours.url) == _query(case["url"])  # oss2's URL lists them unsorted; the signature is the same
+
+
+def _query(url: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) if "=" in pair else (pair, "") for pair in urlsplit(url).query.split("&"))
+
+
+@pytest.mark.parametrize("headers", [{"Content-Type": "text/plain ", "x-oss-meta-owner": "  alice\t"},
+                                     {"Content-Type": "\ttext/plain", "x-oss-meta-owner": "alice  "}], ids=repr)
+def test_header_values_are_trimmed_as_http_delivers_them(headers: dict[str, str]) -> None:
+    trimmed = _sign(method="PUT", headers={"Content-Type": "text/plain", "x-oss-meta-owner": "alice"})
+    spaced = _sign(method="PUT", headers=headers)
+    assert spaced.signed_headers == {"content-type": "text/plain", "x-oss-meta-owner": "alice"}
+    assert spaced.url == trimmed.url and "content-type:text/plain\n" in spaced.canonical_request
+    inner = sign_request(CREDS, bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT,
+                         headers={"x-oss-meta-owner": " alice "})
+    assert inner.headers["x-oss-meta-owner"] == "alice"
+
+
+def test_spaces_inside_a_header_value_are_kept() -> None:
+    assert _sign(method="PUT", headers={"x-oss-meta-owner": "alice  and bob"}).signed_headers == {
+        "x-oss-meta-owner": "alice  and bob"}
+
+
+def test_a_presigned_url_cannot_sign_a_payload_hash() -> None:
+    with pytest.raises(InvalidArgument, match="UNSIGNED-PAYLOAD") as caught:
+        _sign(method="PUT", headers={"x-oss-content-sha256": "e3b0c44298fc1c149afbf4c8996fb924"
+                                                             "27ae41e4649b934ca495991b7852b855"})
+    assert caught.value.field == "headers"
+    assert _sign(method="PUT", headers={"X-Oss-Content-Sha256": "UNSIGNED-PAYLOAD"}).signed_headers == {
+        "x-oss-content-sha256": "UNSIGNED-PAYLOAD"}
+
+
+def test_the_local_bucket_takes_an_untrimmed_header_as_oss_does(bucket: Bucket) -> None:
+    url = bucket.presign("trimmed.txt", method="PUT", headers={"Content-Type": "text/plain ",
+                                                               "x-oss-meta-owner": "alice\t"})
+    # requests refuses leading white space in a header value, so the spaces are trailing here
+    sent = bucket.http.put(url.url, data=b"hello", headers={"Content-Type": "text/plain ",
+                                                            "x-oss-meta-owner": "alice "})
+    assert sent.status_code == 200, sent.text
+    fetched = bucket.http.get(bucket.presign("trimmed.txt").url)
+    assert fetched.content == b"hello" and fetched.headers["x-oss-meta-owner"] == "alice"

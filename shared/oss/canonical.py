@@ -98,8 +98,13 @@ def canonical_query(encoded_pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join([f"{name}={value}" if value else name for name, value in sorted(encoded_pairs)])
 
 
+def header_value(value: str) -> str:
+    """A header value as OSS receives it: HTTP drops spaces and tabs around it (RFC 9110 section 5.5)."""
+    return value.strip(" \t")
+
+
 def normalize_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """Lower-case header names once; refuse duplicates and values that could split a header."""
+    """Lower-case header names and trim values once; refuse duplicates and values that could split a header."""
     lowered: dict[str, str] = {}
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not isinstance(value, str):
@@ -111,7 +116,7 @@ def normalize_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
             raise InvalidArgument("headers", f"header {name!r} has a CR, LF or NUL in its value")
         if lower in lowered:
             raise InvalidArgument("headers", f"header {lower!r} is given twice")
-        lowered[lower] = value
+        lowered[lower] = header_value(value)
     return lowered
 
 

@@ -120,6 +120,11 @@ def presign(
                     cname, path_style, cloudbox_id, product)
     if headers:
         lowered = normalize_headers(headers)
+        if lowered.get("x-oss-content-sha256", UNSIGNED_PAYLOAD) != UNSIGNED_PAYLOAD:
+            # The query form always signs UNSIGNED-PAYLOAD: OSS refuses a URL that also signs a hash.
+            raise InvalidArgument("headers", "a presigned URL cannot sign x-oss-content-sha256: it always signs "
+                                             "UNSIGNED-PAYLOAD; leave the header out (or send Content-MD5 to bind "
+                                             "the body)")
         additional = additional_signed(lowered, additional_headers) if additional_headers else []
         signed = signed_headers(lowered, additional)
     else:

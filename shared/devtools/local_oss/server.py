@@ -27,6 +27,7 @@ from shared.credentials.value import Credentials
 from shared.devtools.local_oss.errors import OssError, error_body
 from shared.devtools.local_oss.service import BucketService, Incoming, Reply
 from shared.devtools.local_oss.store import ObjectStore
+from shared.oss.canonical import header_value
 
 logger = logging.getLogger("shared.devtools.local_oss")
 DRAIN_LIMIT = 8 << 20  # read and drop up to this much of a refused upload, so the client sees the answer
@@ -217,13 +218,14 @@ def _copy(file: BinaryIO | None, length: int, out: BufferedIOBase) -> None:
 
 
 def _lower_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Lower-case names once; join repeated headers with commas; read values as UTF-8 where they are."""
+    """Lower-case names and trim values once, as OSS receives them; join repeated headers with commas; read
+    values as UTF-8 where they are."""
     headers: dict[str, str] = {}
     for name, value in items:
         try:
-            text = value.encode("latin-1").decode("utf-8")
+            text = header_value(value.encode("latin-1").decode("utf-8"))
         except UnicodeError:
-            text = value
+            text = header_value(value)
         lower = name.lower()
         headers[lower] = f"{headers[lower]},{text}" if lower in headers else text
     return headers

@@ -40,6 +40,7 @@ from shared.oss.canonical import (
     canonical_uri,
     credential_scope,
     encode_params,
+    header_value,
     signature,
     signed_headers,
     signing_key,
@@ -172,7 +173,7 @@ def expectation(request: ObjectRequest, auth: Authorization) -> Expectation:
 
 
 def _canonical(request: ObjectRequest, auth: Authorization, *, redact: bool) -> str:
-    headers = {name: value.strip() for name, value in request.headers.items()}
+    headers = {name: header_value(value) for name, value in request.headers.items()}
     if redact and auth.style == HEADER and _TOKEN in headers:
         headers[_TOKEN] = REDACTED
     signed = signed_headers(headers, list(auth.additional))

@@ -172,7 +172,7 @@ def _start_local(services: Services, data: Path, bucket: str, region: str, oss_p
     local = LocalOss(data, credentials=[credentials], region=region, port=oss_port, buckets=[bucket])
     services.bucket = local.start()
     store = local.store
-    if not store.object_path(bucket, SAMPLE_KEY).exists():
+    if not store.exists(bucket, SAMPLE_KEY):
         seed = presign_now(credentials, bucket=bucket, key=SAMPLE_KEY, region=region, endpoint=local.endpoint,
                            method="PUT", expires=60, headers={"Content-Type": "text/plain; charset=utf-8"})
         _put(seed.url, SAMPLE, seed.signed_headers)

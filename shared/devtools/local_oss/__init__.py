@@ -2,7 +2,8 @@
 
     addressing.py  request target -> ObjectRequest (virtual host or path style, strict decoding)
     verify.py      OSS Signature V4 checks, query and header authentication (pure)
-    store.py       keys -> files under one folder per bucket; atomic PUT; metadata apart
+    store.py       keys -> content files by id, per bucket an SQLite index; atomic PUT; versioned schema
+    old_layout.py  the layout before the index (one file per key), read once to import it
     service.py     GET (Range), HEAD, PUT, DELETE over the store, after verify (no sockets)
     server.py      LocalOss: the ThreadingHTTPServer, start()/stop() or a with block
     errors.py      OssError, the code -> status table and OSS's XML error body

@@ -1,17 +1,21 @@
-"""Objects on disk: one folder per bucket under a root, one file per object, metadata apart.
+"""Objects of the local bucket: per bucket, an SQLite index from keys to content files named by id.
 
-    <root>/<bucket>/<key path>          the object's bytes (the key's ``/`` are folders)
-    <root>/<bucket>/%meta/<key path>    JSON: the key, Content-Type, ETag, size, mtime, x-oss-meta-*
-    <root>/<bucket>/%tmp/               uploads in progress, renamed into place when complete
+    <root>/<bucket>/%index.sqlite3     the index (WAL): key -> content id, size, ETag, Content-Type,
+                                       Last-Modified, x-oss-meta-* (JSON)
+    <root>/<bucket>/%objects/ab/<id>   an object's bytes; <id> is 32 random hex digits, ab its first two
+    <root>/<bucket>/%tmp/              uploads in progress
 
-A key segment is stored under its own name when that is a plain file name; otherwise it is
-escaped: ``%`` ``\\`` ``:`` as ``%25`` ``%5C`` ``%3A``, a ``.`` or ``..`` segment as ``%2E`` or
-``%2E%2E``, an empty segment (``a//b``, ``folder/``) as ``%``. No escaped name has ``%`` followed by
-anything but two hex digits, so ``%meta`` and ``%tmp`` are never a key's, and no key names a path
-outside its bucket's folder (the resolved path is checked too, against symlinks placed by hand).
-Keys that still cannot be files are refused, never changed: a NUL, a segment longer than 255
-bytes, a key below another object (``a`` and ``a/b``), two keys a case-insensitive file system
-folds together, and the names OSS itself refuses.
+A key is never a file name: the index holds its UTF-8 bytes and matches them exactly (case, NUL and
+all) whatever the file system, so every name check_object_name lets through round-trips: ``a`` and
+``a/b`` both, a part longer than 255 bytes, ``.``, ``..``, ``a//b``. A PUT streams the body into
+``%tmp/`` in chunks, renames it to a new id, then points the key at it in one transaction and removes
+the file it replaced; a reader that opened the old file keeps reading the old bytes.
+
+The index is versioned (``PRAGMA user_version``): ``_MIGRATIONS`` holds one step per version, each
+committed with its version number, so later versions add tables (CORS, multipart uploads) beside
+``objects``. Version 1 imports a folder of the old layout (one file per key, see ``old_layout``)
+once: its files are moved into ``%objects/`` (hard-linked, then the old names and ``%meta/``
+removed after the commit). No old name starts with ``%`` and a letter past F, hence the names above.
 """
 
 from __future__ import annotations
@@ -21,25 +25,39 @@ import hashlib
 import json
 import mimetypes
 import os
+import secrets
 import shutil
+import sqlite3
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.old_layout import OldObject, old_objects, remove_old_objects
 from shared.errors import InvalidArgument
 from shared.oss.endpoints import check_bucket
 from shared.oss.object_keys import check_object_name
 
-NAME_MAX = 255  # bytes in one file name on common file systems
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-_META, _TMP = "%meta", "%tmp"
-_ESCAPES = str.maketrans({"%": "%25", "\\": "%5C", ":": "%3A"})
+INDEX, OBJECTS, TMP = "%index.sqlite3", "%objects", "%tmp"
+_RESERVED = (OBJECTS, TMP)  # folders of the index's layout, never read as the old layout's
 _CHUNK = 1 << 16
+_ATTEMPTS = 5  # lookups a read may need when other processes replace the object meanwhile
+_FIELDS = "size, etag, content_type, modified, user_meta, content"
+_OBJECTS_TABLE = """CREATE TABLE objects (
+    key BLOB PRIMARY KEY,          -- the key's UTF-8 bytes, compared byte for byte
+    content TEXT NOT NULL UNIQUE,  -- the file %objects/<first two>/<content>
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    modified INTEGER NOT NULL,     -- Last-Modified, Unix seconds
+    user_meta TEXT NOT NULL        -- the x-oss-meta-* headers, a JSON object
+) WITHOUT ROWID"""
 
 
 @dataclass(frozen=True)
@@ -54,75 +72,61 @@ class StoredObject:
     user_meta: Mapping[str, str] = field(default_factory=dict)
 
 
-def key_segments(key: str) -> tuple[str, ...]:
-    """Return the file names a key is stored under, or raise InvalidObjectName saying why it cannot be."""
-    try:
-        check_object_name(key)
-    except InvalidArgument as exc:
-        raise OssError("InvalidObjectName", exc.message) from None
-    if "\0" in key:
-        raise OssError("InvalidObjectName", "the local bucket cannot store a key with a NUL character as a file")
-    segments = tuple(_escape(segment) for segment in key.split("/"))
-    if any(len(segment.encode("utf-8")) > NAME_MAX for segment in segments):
-        raise OssError("InvalidObjectName", f"the local bucket cannot store this key as a file: a part between "
-                                            f"slashes is longer than {NAME_MAX} bytes")
-    return segments
-
-
-def _escape(segment: str) -> str:
-    if not segment:
-        return "%"
-    if segment in (".", ".."):
-        return "%2E" * len(segment)
-    return segment.translate(_ESCAPES)
-
-
 class ObjectStore:
-    """The buckets under one root folder; PUTs are atomic (temporary file, then rename)."""
+    """The buckets under one root folder, each with its own index; PUTs are atomic."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        self._lock = threading.Lock()  # placing, replacing and pruning files and folders
+        self._lock = threading.Lock()  # a lookup and its open, a commit and its unlink: never interleaved
 
     def __repr__(self) -> str:
         return f"ObjectStore({str(self.root)!r})"
 
     def create_bucket(self, bucket: str) -> Path:
-        """Create a bucket's folder (and the root) if missing; return it."""
+        """Create a bucket's folder (and the root) and its index if missing; return the folder."""
         check_bucket(bucket)
         folder = self.root / bucket
         folder.mkdir(parents=True, exist_ok=True)
+        _connect(folder).close()
         return folder
 
     def has_bucket(self, bucket: str) -> bool:
         """True when the bucket's folder exists."""
         return (self.root / bucket).is_dir()
 
-    def object_path(self, bucket: str, key: str) -> Path:
-        """Return the file that holds (or would hold) an object; refuse keys that cannot be files."""
-        folder = self._bucket(bucket)
-        path = folder.joinpath(*key_segments(key))
-        if not path.resolve().is_relative_to(folder.resolve()):
-            raise OssError("InvalidObjectName", "the key's path leads outside the bucket's folder (a symlink)")
-        return path
+    def head(self, bucket: str, key: str) -> StoredObject:
+        """Describe an object without opening it; NoSuchKey if there is none."""
+        with closing(_connect(self._bucket(bucket))) as db:
+            return _find(db, key)[0]
+
+    def exists(self, bucket: str, key: str) -> bool:
+        """True when the bucket holds an object under exactly this key."""
+        try:
+            self.head(bucket, key)
+        except OssError as exc:
+            if exc.code == "NoSuchKey":
+                return False
+            raise
+        return True
 
     def put(self, bucket: str, key: str, body: BinaryIO, length: int, *, modified: datetime,
             content_type: str | None = None, user_meta: Mapping[str, str] | None = None,
             content_md5: str | None = None, content_sha256: str | None = None) -> StoredObject:
         """Write ``length`` bytes from body as the object, atomically; check Content-MD5 and SHA-256 if given."""
-        path = self.object_path(bucket, key)
-        scratch = self.root / bucket / _TMP
-        scratch.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=scratch)
+        folder = self._bucket(bucket)
+        try:
+            check_object_name(key)
+        except InvalidArgument as exc:
+            raise OssError("InvalidObjectName", exc.message) from None
+        (folder / TMP).mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder / TMP)
         try:
             with os.fdopen(handle, "wb") as out:
                 etag = _copy(body, length, out, content_md5, content_sha256)
-            seconds = int(modified.timestamp())  # HTTP dates have whole seconds
-            os.utime(temporary, ns=(seconds * 1_000_000_000,) * 2)
             stored = StoredObject(key, length, etag, content_type or DEFAULT_CONTENT_TYPE,
-                                  datetime.fromtimestamp(seconds, timezone.utc), dict(user_meta or {}))
-            with self._lock:
-                self._place(bucket, path, temporary, stored)
+                                  datetime.fromtimestamp(int(modified.timestamp()), timezone.utc),  # whole seconds
+                                  dict(user_meta or {}))
+            self._commit(folder, stored, temporary)
             return stored
         finally:
             if os.path.exists(temporary):
@@ -130,41 +134,27 @@ class ObjectStore:
 
     def open(self, bucket: str, key: str) -> tuple[StoredObject, BinaryIO]:
         """Return an object's description and its file, open for reading; NoSuchKey if there is none."""
-        try:
-            path = self.object_path(bucket, key)
-        except OssError as exc:
-            if exc.code == "NoSuchBucket":
-                raise
-            raise _no_such_key(key) from None
-        with self._lock:
-            try:
-                file = open(path, "rb")
-            except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
-                raise _no_such_key(key) from None
-            status = os.fstat(file.fileno())
-            meta = _read_json(self._meta_path(bucket, path))
-        fresh = meta.get("size") == status.st_size and meta.get("mtime_ns") == status.st_mtime_ns
-        if fresh and meta.get("key") != key:
-            file.close()  # a case-insensitive file system folded another key onto this file
-            raise _no_such_key(key)
-        return _describe(key, file, status, meta if fresh else {}), file
+        folder = self._bucket(bucket)
+        with closing(_connect(folder)) as db:
+            for _ in range(_ATTEMPTS):
+                with self._lock:
+                    stored, content = _find(db, key)
+                    try:
+                        return stored, open(_content_file(folder, content), "rb")
+                    except FileNotFoundError:
+                        continue  # another process replaced it between the lookup and the open
+        raise _no_such_key(key)
 
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object if it exists (deleting a missing key succeeds, as on OSS)."""
-        try:
-            path = self.object_path(bucket, key)
-        except OssError as exc:
-            if exc.code == "NoSuchBucket":
-                raise
-            return
-        folder, meta = self.root / bucket, self._meta_path(bucket, path)
-        with self._lock:
-            if path.is_file():
-                path.unlink()
-                _prune(path.parent, folder)
-            if meta.is_file():
-                meta.unlink()
-                _prune(meta.parent, folder / _META)
+        folder = self._bucket(bucket)
+        with closing(_connect(folder)) as db, self._lock:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                row = db.execute("SELECT content FROM objects WHERE key = ?", (_key_bytes(key),)).fetchone()
+                db.execute("DELETE FROM objects WHERE key = ?", (_key_bytes(key),))
+            if row is not None:
+                _content_file(folder, row[0]).unlink(missing_ok=True)
 
     def _bucket(self, bucket: str) -> Path:
         try:
@@ -176,24 +166,90 @@ class ObjectStore:
             raise OssError("NoSuchBucket", "The specified bucket does not exist.", BucketName=bucket)
         return folder
 
-    def _meta_path(self, bucket: str, path: Path) -> Path:
-        folder = self.root / bucket
-        return folder / _META / path.relative_to(folder)
-
-    def _place(self, bucket: str, path: Path, temporary: str, stored: StoredObject) -> None:
-        """Move a finished upload into place and record its metadata (under the store's lock)."""
-        if path.is_dir():
-            raise _conflict(stored.key, "a folder of other objects has this name")
-        meta = self._meta_path(bucket, path)
-        existing = _read_json(meta) if path.is_file() else {}
-        if existing.get("key") not in (None, stored.key) and path.stat().st_mtime_ns == existing.get("mtime_ns"):
-            raise _conflict(stored.key, f"the file system does not tell it from the key {existing['key']!r}")
-        try:
+    def _commit(self, folder: Path, stored: StoredObject, temporary: str) -> None:
+        """Give a finished upload a new id, point its key at it, then remove the file it replaced."""
+        content = secrets.token_hex(16)
+        path = _content_file(folder, content)
+        with closing(_connect(folder)) as db:
             path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise _conflict(stored.key, "a part of its path is an object") from None
-        os.replace(temporary, path)
-        _write_meta(meta, self.root / bucket / _META, stored, path.stat())
+            os.replace(temporary, path)
+            with self._lock:
+                try:
+                    with db:
+                        db.execute("BEGIN IMMEDIATE")
+                        old = db.execute("SELECT content FROM objects WHERE key = ?",
+                                         (_key_bytes(stored.key),)).fetchone()
+                        _insert(db, stored, content)
+                except BaseException:
+                    path.unlink(missing_ok=True)
+                    raise
+                if old is not None:
+                    _content_file(folder, old[0]).unlink(missing_ok=True)
+
+
+def _connect(folder: Path) -> sqlite3.Connection:
+    """Open a bucket's index (autocommit: transactions are explicit), creating or upgrading it first."""
+    db = sqlite3.connect(folder / INDEX, timeout=30, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        if db.execute("PRAGMA user_version").fetchone()[0] != len(_MIGRATIONS):
+            _migrate(db, folder)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _migrate(db: sqlite3.Connection, folder: Path) -> None:
+    """Apply the steps from the index's version to the newest, each in one transaction with its version."""
+    while True:
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(_MIGRATIONS):
+                raise RuntimeError(f"{folder / INDEX} is version {version}; this local bucket knows "
+                                   f"{len(_MIGRATIONS)}")
+            if version == len(_MIGRATIONS):
+                return
+            after_commit = _MIGRATIONS[version](db, folder)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        after_commit()
+
+
+def _version_1(db: sqlite3.Connection, folder: Path) -> Callable[[], None]:
+    """The objects table, holding the old layout's files if the folder has any."""
+    db.execute(_OBJECTS_TABLE)
+    moved = [_import(db, folder, item) for item in old_objects(folder, skip=_RESERVED)]
+    return lambda: remove_old_objects(folder, moved, skip=_RESERVED)
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection, Path], Callable[[], None]], ...] = (_version_1,)
+
+
+def _find(db: sqlite3.Connection, key: str) -> tuple[StoredObject, str]:
+    """Look a key up, byte for byte; return the object and its content id, or raise NoSuchKey."""
+    row = db.execute(f"SELECT {_FIELDS} FROM objects WHERE key = ?", (_key_bytes(key),)).fetchone()
+    if row is None:
+        raise _no_such_key(key)
+    size, etag, content_type, modified, user_meta, content = row
+    return StoredObject(key, size, etag, content_type, datetime.fromtimestamp(modified, timezone.utc),
+                        json.loads(user_meta)), content
+
+
+def _insert(db: sqlite3.Connection, stored: StoredObject, content: str) -> None:
+    db.execute(f"INSERT OR REPLACE INTO objects (key, {_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (_key_bytes(stored.key), stored.size, stored.etag, stored.content_type,
+                int(stored.last_modified.timestamp()), json.dumps(dict(stored.user_meta)), content))
+
+
+def _key_bytes(key: str) -> bytes:
+    """The key as the index holds it; a lone surrogate (never stored) still has a form to miss with."""
+    return key.encode("utf-8", "surrogatepass")
+
+
+def _content_file(folder: Path, content: str) -> Path:
+    return folder / OBJECTS / content[:2] / content
 
 
 def _copy(body: BinaryIO, length: int, out: BinaryIO, content_md5: str | None, content_sha256: str | None) -> str:
@@ -212,62 +268,35 @@ def _copy(body: BinaryIO, length: int, out: BinaryIO, content_md5: str | None, c
         raise OssError("InvalidDigest", "The Content-MD5 you specified is not the MD5 of the body.")
     if content_sha256 and content_sha256 != sha256.hexdigest():
         raise OssError("InvalidDigest", "The x-oss-content-sha256 you specified is not the SHA-256 of the body.")
-    return f'"{md5.hexdigest().upper()}"'
+    return _etag(md5.hexdigest())
 
 
-def _describe(key: str, file: BinaryIO, status: os.stat_result, meta: Mapping[str, object]) -> StoredObject:
-    """Describe an object from its metadata, or from the file alone when it was placed by hand."""
-    etag = meta.get("etag")
-    if not isinstance(etag, str):
-        digest = hashlib.md5()
+def _etag(md5_hex: str) -> str:
+    return f'"{md5_hex.upper()}"'
+
+
+def _import(db: sqlite3.Connection, folder: Path, item: OldObject) -> OldObject:
+    """Index one old-layout file under a new id (a hard link to it, a copy where links fail)."""
+    content = secrets.token_hex(16)
+    target = _content_file(folder, content)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(item.path, target)
+    except OSError:
+        shutil.copyfile(item.path, target)
+    content_type = item.content_type or mimetypes.guess_type(item.key)[0] or DEFAULT_CONTENT_TYPE
+    _insert(db, StoredObject(item.key, item.size, item.etag or _file_etag(target), content_type,
+                             datetime.fromtimestamp(item.mtime, timezone.utc), item.user_meta), content)
+    return item
+
+
+def _file_etag(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(_CHUNK), b""):
             digest.update(chunk)
-        file.seek(0)
-        etag = f'"{digest.hexdigest().upper()}"'
-    guessed = mimetypes.guess_type(key)[0] or DEFAULT_CONTENT_TYPE
-    content_type = meta.get("content_type")
-    user_meta = meta.get("user_meta")
-    return StoredObject(key, status.st_size, etag, content_type if isinstance(content_type, str) else guessed,
-                        datetime.fromtimestamp(status.st_mtime_ns / 1e9, timezone.utc),
-                        dict(user_meta) if isinstance(user_meta, dict) else {})
-
-
-def _write_meta(meta: Path, meta_root: Path, stored: StoredObject, status: os.stat_result) -> None:
-    """Write the metadata file atomically, clearing stale entries of objects removed by hand."""
-    for parent in reversed(meta.relative_to(meta_root).parents):
-        if (meta_root / parent).is_file():
-            (meta_root / parent).unlink()
-    if meta.is_dir():
-        shutil.rmtree(meta)
-    meta.parent.mkdir(parents=True, exist_ok=True)
-    record = {"key": stored.key, "content_type": stored.content_type, "etag": stored.etag,
-              "size": status.st_size, "mtime_ns": status.st_mtime_ns, "user_meta": dict(stored.user_meta)}
-    temporary = meta.with_name(meta.name + ".%new")
-    temporary.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
-    os.replace(temporary, meta)
-
-
-def _read_json(path: Path) -> dict[str, object]:
-    try:
-        record = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
-
-
-def _prune(folder: Path, stop: Path) -> None:
-    """Remove folders left empty by a delete, up to (not including) ``stop``."""
-    while folder != stop and stop in folder.parents:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
+    return _etag(digest.hexdigest())
 
 
 def _no_such_key(key: str) -> OssError:
     return OssError("NoSuchKey", "The specified key does not exist.", Key=key)
-
-
-def _conflict(key: str, reason: str) -> OssError:
-    return OssError("KeyConflict", f"the local bucket cannot store {key!r} as a file: {reason}", Key=key)

@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from stubs_credentials import Reply
 
-from shared.devtools.cli import main, parse_time
+from shared.devtools.cli import main
+from shared.devtools.sign import parse_time
 from shared.errors import InvalidArgument
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,8 +141,12 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
          "at must be a UTC time"),
         (["sign", "k", "--bucket", "Bad_Bucket", "--region", "r"], {}, "not a valid name"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--endpoint", "ftp://x"], {}, "http or https"),
-        (["sign", "k", "--bogus"], {}, "unrecognized arguments: --bogus"),
-        ([], {}, "name a command: sign, explain or serve"),
+        (["sign", "k", "--bogus"], {}, "unrecognized arguments: --bogus (see: python -m shared sign --help)"),
+        (["bogus"], {}, "invalid choice: 'bogus' (choose from 'sign', 'explain', 'serve', 'package') "
+                        "(see: python -m shared --help)"),
+        (["sign", ".", "--bucket", "examplebucket", "--region", "r"], {}, "'.' is a dot segment"),
+        (["sign", "..", "--bucket", "examplebucket", "--region", "r"], {}, "so no URL can fetch it"),
+        ([], {}, "name a command: sign, explain, serve, package"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r"], {"OSS_CNAME": "maybe"},
          "OSS_CNAME must be true or false"),
     ],
@@ -194,3 +199,40 @@ def test_parse_time_forms() -> None:
     assert parse_time("2025-03-04T05:06:07+00:00") == expected
     with pytest.raises(InvalidArgument):
         parse_time("2025-13-04T05:06:07Z")
+
+
+def test_batch_refuses_dot_segment_keys_as_error_lines() -> None:
+    lines = "\n".join(json.dumps({"key": key}) for key in (".", "a/../b", "..", "./a")) + "\n"
+    status, out, _ = run(["sign", "--batch"], env={"OSS_BUCKET": "examplebucket", "OSS_REGION": "r"}, stdin=lines)
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and len(answers) == 4
+    assert [answer.get("error", {}).get("code") for answer in answers] == ["InvalidArgument", None,
+                                                                          "InvalidArgument", None]
+    assert "dot segment" in answers[2]["error"]["message"]
+    assert "%2F" in answers[1]["url"]  # a/../b travels as one opaque segment
+
+
+def test_batch_lines_default_to_the_flags() -> None:
+    status, out, _ = run(["sign", "--batch", "--bucket", "flagbucket", "--region", "cn-beijing"],
+                         env={"OSS_BUCKET": "envbucket", "OSS_REGION": "cn-hangzhou"},
+                         stdin='{"key": "a"}\n{"key": "b", "bucket": "linebucket"}\n')
+    first, second = (json.loads(line)["url"] for line in out.splitlines())
+    assert status == 0
+    assert first.startswith("https://flagbucket.oss-cn-beijing.aliyuncs.com/a?")
+    assert second.startswith("https://linebucket.oss-cn-beijing.aliyuncs.com/b?")
+
+
+def test_batch_streams_and_names_a_line_that_is_not_utf8() -> None:
+    env = {"PATH": os.environ.get("PATH", ""), **ISOLATED, **KEYS, "OSS_BUCKET": "examplebucket", "OSS_REGION": "r"}
+    with subprocess.Popen([sys.executable, "-m", "shared", "sign", "--batch"], cwd=ROOT, env=env,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdin is not None and process.stdout is not None
+        for line in (b'{"key": "first"}\n', b'{"key": "\xff"}\n', b'{"key": "third"}\r\n'):
+            process.stdin.write(line)
+            process.stdin.flush()
+            answer = json.loads(process.stdout.readline())  # answered before the next line is written
+            assert ("url" in answer) != (line == b'{"key": "\xff"}\n')
+            if "error" in answer:
+                assert answer["error"]["message"].startswith("not valid JSON") and "utf-8" in answer["error"]["message"]
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0 and process.stdout.read() == b""

@@ -200,3 +200,45 @@ def test_explain_and_the_local_bucket_agree(bucket: Bucket) -> None:
     bucket.clock.advance(minutes=16)
     assert bucket.http.get(good, timeout=5).status_code == 403 and not explain(good, credentials=KEYS,
                                                                               now=bucket.clock()).valid
+
+
+def test_a_put_signed_with_a_content_type_names_the_headers_to_send_not_a_method() -> None:
+    result = _explain(_url(method="PUT", headers={"Content-Type": "text/plain"}))
+    text = result.render()
+    assert not result.valid and not result.method_known
+    assert text.startswith("NOT VALID: key 'docs/a.txt' in bucket 'examplebucket', for no method (GET, PUT")
+    assert "not valid: GET" not in text.lower() and "a PUT URL signed with a Content-Type" in text
+    assert _explain(_url(method="PUT", headers={"Content-Type": "text/plain"}),
+                    headers={"Content-Type": "text/plain"}).valid
+
+
+def test_a_region_the_host_does_not_name_is_taken_from_the_deployment_or_said_unknown() -> None:
+    url = _url(region="cn-beijing", endpoint="http://127.0.0.1:9100", path_style=True)
+    unknown = _explain(url)
+    assert unknown.valid and unknown.causes[-1] == "region_unknown"
+    assert "signed for region cn-beijing" in unknown.render() and "--region" in unknown.render()
+    local = _explain(url, fallback_region="cn-hangzhou")
+    assert not local.valid and local.causes == ("region",)
+    assert "cn-beijing" in local.render() and "cn-hangzhou" in local.render()
+    assert _explain(url, region="cn-beijing").causes == ("valid_until",)
+
+
+def test_cli_checks_the_region_against_oss_region_or_the_flag() -> None:
+    now = datetime.now(timezone.utc)
+    url = _url(region="cn-beijing", endpoint="http://127.0.0.1:9100", path_style=True, signing_time=now)
+    status, out, _ = _cli(["explain", url], {**ENV, "OSS_REGION": "cn-hangzhou"})
+    assert status == 1 and "region mismatch" in out and "cn-hangzhou" in out
+    assert _cli(["explain", url, "--region", "cn-beijing"], {**ENV, "OSS_REGION": "cn-hangzhou"})[0] == 0
+
+
+@pytest.mark.parametrize("key", [".", ".."])
+def test_a_dot_segment_key_cannot_be_fetched_by_any_client(key: str) -> None:
+    result = _explain(_url(key=key))
+    assert not result.valid and result.causes[0] == "dot_segment"
+    assert "cannot fetch its object from any client" in result.render()
+
+
+def test_explain_and_the_local_bucket_agree_on_the_region(bucket: Bucket) -> None:
+    url = bucket.presign("r.txt", region="cn-beijing").url
+    assert bucket.http.get(url, timeout=5).status_code == 403
+    assert not explain(url, credentials=KEYS, now=bucket.clock(), fallback_region=REGION).valid

@@ -13,18 +13,20 @@ import argparse
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime
 from typing import IO
 from urllib.parse import urlsplit
 
-from shared.clock import iso8601
+from shared.clock import utc_now
 from shared.credentials.provider import CredentialsProvider
 from shared.credentials.value import Credentials
+from shared.devtools.explanation import Explanation, Finding, notes, sentence
 from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, decode_query
 from shared.devtools.local_oss.errors import OssError
-from shared.devtools.local_oss.verify import REDACTED, AuthFailure, Authorization, expectation, problems
+from shared.devtools.local_oss.verify import AuthFailure, Authorization, expectation, problems
 from shared.errors import InvalidArgument
+from shared.oss.object_keys import url_unsafe_reason
 from shared.oss.signer import METHODS
 
 MAX_SPACES = 8  # spaces tried as '+' in every combination (2**8 checks at most per request)
@@ -35,53 +37,14 @@ Check = Callable[[ObjectRequest], Outcome]
 Result = tuple[ObjectRequest, Authorization | None, list[AuthFailure]]
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One reason a URL is not valid (or a note about a valid one): a stable cause and a sentence."""
-
-    cause: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """The verdict on a URL: valid or not, for which request, why, and what OSS computes from it."""
-
-    valid: bool
-    request: ObjectRequest
-    authorization: Authorization | None
-    findings: tuple[Finding, ...]
-    canonical_request: str | None = None
-    string_to_sign: str | None = None
-
-    @property
-    def causes(self) -> tuple[str, ...]:
-        """The findings' causes, in order."""
-        return tuple(finding.cause for finding in self.findings)
-
-    def render(self) -> str:
-        """Word the explanation for a terminal."""
-        what = f"{self.request.method} of key {self.request.key!r} in bucket {self.request.bucket!r}"
-        auth = self.authorization
-        lines = [f"{'valid' if self.valid else 'NOT VALID'}: {what}"]
-        if auth is not None:
-            expires = f", expires at {iso8601(auth.expires_at)}" if auth.expires_at is not None else ""
-            lines.append(f"  signed by {auth.access_key_id} for {auth.scope_region} at {iso8601(auth.signed_at)}"
-                         f"{expires}")
-        lines += [f"- {finding.text}" for finding in self.findings]
-        if self.canonical_request is not None:
-            note = f" (the security token shows as {REDACTED})" if REDACTED in self.canonical_request else ""
-            lines += [f"canonical request OSS computes from this URL{note}:", _indent(self.canonical_request),
-                      "string to sign:", _indent(self.string_to_sign or "")]
-        return "\n".join(lines) + "\n"
-
-
 def explain(url: str, *, credentials: Credentials, now: datetime, headers: Mapping[str, str] | None = None,
-            method: str | None = None, bucket: str | None = None, region: str | None = None) -> Explanation:
+            method: str | None = None, bucket: str | None = None, region: str | None = None,
+            fallback_region: str | None = None) -> Explanation:
     """Check a presigned URL as OSS would at ``now``, with the headers the client will send.
 
     The bucket's region is ``region``, else the one the host names (``oss-<region>.aliyuncs.com``),
-    else the URL's own credential scope (so a region mismatch cannot show).
+    else ``fallback_region`` (the deployment's OSS_REGION, for a local bucket or a custom domain),
+    else unknown: the URL's own credential scope is then taken, and a note says the region was not checked.
     """
     host, raw_path, raw_query = _split_url(url)
     lowered = {name.strip().lower(): value.strip() for name, value in (headers or {}).items()}
@@ -93,15 +56,30 @@ def explain(url: str, *, credentials: Credentials, now: datetime, headers: Mappi
     _require_v4(query)
     keyring = {credentials.access_key_id: credentials}
     host_region, product = _expected_scope(host, query)
-    region = region or host_region
-    check = _checker(keyring, region, product, now)
+    region = region or host_region or fallback_region
+    check = _checker(keyring, region or _claimed_region(query), product, now)
     methods = [method] + [m for m in METHODS if m != method] if method else list(METHODS)
     candidates = [ObjectRequest(m, b, k, query, lowered) for b, k in _addressings(host, raw_path, bucket)
                   for m in methods]
     if not candidates:
         return Explanation(False, ObjectRequest(method or "GET", bucket, None), None,
                            (Finding("malformed", "the URL names no object: its path has no key"),))
-    return _judge(candidates, check, method, credentials, now)
+    explained = _judge(candidates, check, method, credentials, now)
+    reason = url_unsafe_reason(explained.request.key or "")
+    if reason:  # a dot segment: whatever the signature says, no client sends this path
+        finding = Finding("dot_segment", f"{reason}, so this URL cannot fetch its object from any client")
+        return replace(explained, valid=False, findings=(finding, *explained.findings))
+    if region is None and explained.authorization is not None:
+        note = Finding("region_unknown", f"signed for region {explained.authorization.scope_region}; the host's "
+                                         "region is not known from its name: pass --region (or set OSS_REGION) "
+                                         "to check it")
+        return replace(explained, findings=(*explained.findings, note))
+    return explained
+
+
+def _claimed_region(query: tuple[tuple[str, str], ...]) -> str:
+    scope = dict(query).get("x-oss-credential", "").split("/")
+    return scope[2] if len(scope) == 5 else ""
 
 
 def _checker(keyring: Mapping[str, Credentials], region: str, product: str, now: datetime) -> Check:
@@ -125,19 +103,24 @@ def _judge(candidates: list[ObjectRequest], check: Check, method: str | None, cr
     request, auth, failures = best if best is not None else results[0]
     if method and request.method != method:
         findings.insert(0, Finding("method", f"the URL is signed for {request.method}, not {method}"))
-    findings += [Finding(f.cause, _sentence(f, auth, credentials, now)) for f in failures]
+    findings += [Finding(f.cause, sentence(f, auth, credentials, now)) for f in failures]
     valid = not failures and not findings
     if valid and auth is not None:
-        findings += _notes(request, auth, now)
+        findings += notes(request, auth, now)
     shown = None
     if any(f.cause == "signature" for f in failures) and auth is not None:
         expected = expectation(request, auth)
         shown = (expected.shown_canonical_request, expected.string_to_sign)
         if not request.headers and not auth.additional:
-            findings.append(Finding("headers_hint", "if the URL was signed with headers (Content-Type, Content-MD5, "
-                                                    "x-oss-*), the client must send exactly those: pass them with "
-                                                    "--header 'Name: value'"))
-    return Explanation(valid, request, auth, tuple(findings), *(shown or (None, None)))
+            findings.append(Finding("headers_hint", "no method verifies without headers, so the URL was most likely "
+                                                    "signed with headers the client must send exactly: Content-Type "
+                                                    "and Content-MD5 when it was signed with them (a PUT URL signed "
+                                                    "with a Content-Type needs that Content-Type), and every x-oss-* "
+                                                    "header it was signed with; pass them with --header 'Name: value'"))
+    method_known = valid or not any(f.cause == "headers_hint" for f in findings)
+    canonical, to_sign = shown or (None, None)
+    return Explanation(valid, request, auth, tuple(findings), canonical_request=canonical, string_to_sign=to_sign,
+                       method_known=method_known)
 
 
 def _signature_failed(failures: list[AuthFailure]) -> bool:
@@ -175,52 +158,6 @@ def _plus_variants(request: ObjectRequest) -> Iterator[tuple[ObjectRequest, str]
         yield replace(request, key="".join(changed[0]) or None, query=query), where
 
 
-def _sentence(failure: AuthFailure, auth: Authorization | None, credentials: Credentials, now: datetime) -> str:
-    """Word one failure for the person holding the URL."""
-    if auth is None:
-        return failure.message
-    expires_at = auth.expires_at or auth.signed_at
-    words: dict[str, Callable[[], str]] = {
-        "expired": lambda: f"expired at {iso8601(expires_at)}, {_duration(now - expires_at)} ago "
-                           f"(signed at {iso8601(auth.signed_at)} to last {auth.expires} s)",
-        "not_yet_valid": lambda: f"not yet valid: it is dated {iso8601(auth.signed_at)}, "
-                                 f"{_duration(auth.signed_at - now)} from now, and OSS refuses dates more than "
-                                 f"15 minutes ahead (is a clock wrong?)",
-        "credential_date": lambda: f"credential date mismatch: the credential scope's date {auth.scope_date} is not "
-                                   f"the day of x-oss-date {auth.timestamp}",
-        "region": lambda: f"region mismatch: {failure.message.replace('this bucket is', 'the host is')}",
-        "access_key": lambda: f"signed with access key id {auth.access_key_id}, but your credentials are "
-                              f"{credentials.access_key_id}: the signature cannot be checked with them",
-        "token_missing": lambda: f"a security token is expected: access key id {auth.access_key_id} is temporary "
-                                 f"(STS) and the URL carries no x-oss-security-token",
-        "token_unexpected": lambda: f"the URL carries a security token, but your credentials for "
-                                    f"{auth.access_key_id} have none",
-        "token_wrong": lambda: "the URL's security token is not your credentials' token (were the STS credentials "
-                               "renewed since it was signed?)",
-        "header_missing": lambda: f"signed header(s) the client must send: {failure.details['MissingHeaders']} "
-                                  f"(check with --header 'Name: value')",
-        "signature": lambda: "signature mismatch: the signature is not the one these credentials give for the "
-                             "canonical request below",
-    }
-    sentence = words.get(failure.cause)
-    return sentence() if sentence else failure.message
-
-
-def _notes(request: ObjectRequest, auth: Authorization, now: datetime) -> list[Finding]:
-    notes: list[Finding] = []
-    if auth.expires_at is not None:  # always, for a presigned URL: x-oss-expires is required
-        notes.append(Finding("valid_until", f"valid for {_duration(auth.expires_at - now)} more"))
-    signed = sorted(n for n in request.headers if n in auth.additional or n.startswith("x-oss-")
-                    or n in ("content-type", "content-md5"))
-    if signed:
-        notes.append(Finding("send_headers", "the client must send: " + ", ".join(
-            f"{name}: {request.headers[name]}" for name in signed)))
-    source = request.param("x-oss-ac-source-ip")
-    if source:
-        notes.append(Finding("source_ip", f"only requests from {source} are allowed (not checked here)"))
-    return notes
-
-
 def _split_url(url: str) -> tuple[str, bytes, bytes]:
     try:
         parts = urlsplit(url.strip())
@@ -242,7 +179,7 @@ def _require_v4(query: tuple[tuple[str, str], ...]) -> None:
 
 
 def _expected_scope(host: str, query: tuple[tuple[str, str], ...]) -> tuple[str, str]:
-    """The region and product OSS would expect: the host's region when it names one, else the URL's own."""
+    """The region and product OSS would expect: the host's region when it names one ("" when it names none)."""
     scope = dict(query).get("x-oss-credential", "").split("/")
     claimed_region, claimed_product = (scope[2], scope[3]) if len(scope) == 5 else ("", "oss")
     name = (host.rpartition(":")[0] if host.count(":") == 1 else host).lower()
@@ -250,7 +187,7 @@ def _expected_scope(host: str, query: tuple[tuple[str, str], ...]) -> tuple[str,
         return claimed_region, "oss-cloudbox"
     match = _HOST_REGION.search(name)
     if match is None:  # a custom domain or a local bucket: the host says nothing to compare with
-        return claimed_region, claimed_product
+        return "", claimed_product
     return claimed_region if match.group(1).startswith("accelerate") else match.group(1), "oss"
 
 
@@ -277,20 +214,19 @@ def _addressings(host: str, raw_path: bytes, bucket: str | None) -> list[tuple[s
     return pairs
 
 
-def _duration(delta: timedelta) -> str:
-    seconds = int(abs(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    parts = [(days, "d"), (rest // 3600, "h"), (rest % 3600 // 60, "min"), (rest % 60, "s")]
-    shown = [f"{amount} {unit}" for amount, unit in parts if amount][:2]
-    return " ".join(shown) or "0 s"
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The ``explain`` command's arguments."""
+    parser.add_argument("url", metavar="URL", help="the presigned URL (quote it for the shell)")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                        help="a header the client sends with the URL")
+    parser.add_argument("--method", help="the client's method (default: whichever the URL is signed for)")
+    parser.add_argument("--bucket", help="the bucket, when the URL's host is a custom domain")
+    parser.add_argument("--region", help="the bucket's region, when the host does not name it "
+                                         "(default $OSS_REGION; a local bucket or a custom domain)")
 
 
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.split("\n"))
-
-
-def run_explain(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],
-                provider_factory: Callable[[Mapping[str, str]], CredentialsProvider]) -> int:
+def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],
+        provider_factory: Callable[[Mapping[str, str]], CredentialsProvider]) -> int:
     """The ``explain`` command: print the explanation; exit 0 when valid, 1 when not."""
     headers: dict[str, str] = {}
     for text in args.header:
@@ -302,7 +238,7 @@ def run_explain(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: 
     if method is not None and method not in METHODS:
         raise InvalidArgument("method", f"method must be one of {', '.join(METHODS)}, got {args.method!r}")
     credentials = provider_factory(environ).get_credentials()
-    result = explain(args.url, credentials=credentials, now=datetime.now(timezone.utc), headers=headers,
-                     method=method, bucket=args.bucket)
+    result = explain(args.url, credentials=credentials, now=utc_now(), headers=headers, method=method,
+                     bucket=args.bucket, region=args.region, fallback_region=environ.get("OSS_REGION") or None)
     stdout.write(result.render())
     return 0 if result.valid else 1

@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from shared.errors import InvalidArgument, UpstreamError
 
@@ -183,23 +183,20 @@ def build_vendored(functions: Sequence[str], out_dir: Path, *, root: Path = ROOT
         return build(functions, out_dir, root=root, vendor_dir=target)
 
 
-def add_parser(commands: Any) -> None:
-    """Register ``package`` on the ``python -m shared`` subcommands."""
-    package = commands.add_parser("package", help="build one code zip per function for Function Compute",
-                                  description=__doc__.splitlines()[0].split(": ", 1)[1])
-    package.add_argument("--function", action="append", default=[], metavar="NAME",
-                         help="build only this function (repeatable; default: every folder in functions/)")
-    package.add_argument("--out", type=Path, default=ROOT / "dist", metavar="DIR", help="output folder (default dist)")
-    package.add_argument("--python-version", default="3.10", choices=PYTHON_VERSIONS,
-                         help="the FC runtime's Python (default 3.10)")
-    package.add_argument("--find-links", type=Path, metavar="DIR",
-                         help="install wheels from this folder only (offline, pinned builds)")
-    package.add_argument("--no-vendor", action="store_true",
-                         help="leave the requirements out (they come from a layer or are already on the runtime)")
-    package.set_defaults(run=run_package)
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The ``package`` command's flags."""
+    parser.add_argument("--function", action="append", default=[], metavar="NAME",
+                        help="build only this function (repeatable; default: every folder in functions/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "dist", metavar="DIR", help="output folder (default dist)")
+    parser.add_argument("--python-version", default="3.10", choices=PYTHON_VERSIONS,
+                        help="the FC runtime's Python (default 3.10)")
+    parser.add_argument("--find-links", type=Path, metavar="DIR",
+                        help="install wheels from this folder only (offline, pinned builds)")
+    parser.add_argument("--no-vendor", action="store_true",
+                        help="leave the requirements out (they come from a layer or are already on the runtime)")
 
 
-def run_package(args: argparse.Namespace, *, stdout: IO[str], **_: object) -> int:
+def run(args: argparse.Namespace, *, stdout: IO[str], **_: object) -> int:
     """The ``package`` command: build the zips and print each one's size and SHA-256."""
     known = function_names()
     functions = sorted(set(args.function)) or known

@@ -210,7 +210,17 @@ def _print_ready(out: IO[str], *, real: bool, presign_port: int, links_port: int
     out.flush()
 
 
-def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str]) -> int:
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` command's flags."""
+    parser.add_argument("--port", type=int, default=9000, help="presign function port (default 9000)")
+    parser.add_argument("--links-port", type=int, default=9001, help="links function port (default 9001)")
+    parser.add_argument("--oss-port", type=int, default=9100, help="local bucket port (default 9100)")
+    parser.add_argument("--data", default=".local-oss", help="the local bucket's folder (default ./.local-oss)")
+    parser.add_argument("--bucket", default="examplebucket", help="the local bucket (default examplebucket)")
+    parser.add_argument("--region", default="cn-hangzhou", help="the local bucket's region (default cn-hangzhou)")
+
+
+def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], **_: object) -> int:
     """Run ``serve`` until SIGINT or SIGTERM."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -16,4 +16,4 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see: python -m shared {self.prog.split()[-1]} --help)")
+        raise UsageError(f"{message} (see: {self.prog} --help)")

@@ -1,0 +1,232 @@
+"""``python -m shared sign``: presigned URLs from the command line, one (flags) or a batch (JSON lines).
+
+A batch streams: each block of input that has arrived is answered before the next is awaited, one
+result or error line per input line, in order. Within a batch the signing times and the credentials
+are resolved once and reused while they serve (credentials are fetched again only when a URL would
+outlive them), so a line costs little more than its signature.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import IO, TypedDict, cast
+
+from shared.clock import parse_iso8601, utc_now
+from shared.config import SigningDefaults, load_signing_defaults
+from shared.credentials.provider import CredentialsProvider
+from shared.credentials.value import SAFETY_MARGIN, Credentials
+from shared.devtools.usage import UsageError
+from shared.errors import InvalidArgument, PresignError
+from shared.oss.expiry import Lifetime, effective_lifetime
+from shared.oss.object_keys import check_object_name, url_unsafe_reason
+from shared.oss.signer import check_expires, presign
+
+# Batch line fields and the type each must have.
+_FIELDS: dict[str, type] = {
+    "bucket": str, "key": str, "region": str, "endpoint": str, "method": str, "expires": int,
+    "at": str, "headers": dict, "params": dict, "additional_headers": list, "cname": bool,
+    "path_style": bool, "cloudbox_id": str,
+}
+ProviderFactory = Callable[[Mapping[str, str]], CredentialsProvider]
+
+
+class SignRequest(TypedDict, total=False):
+    """One URL to sign, from the flags or a batch line: the fields of _FIELDS, of which only key is required."""
+
+    key: str
+    bucket: str
+    region: str
+    endpoint: str
+    method: str
+    expires: int
+    at: str
+    headers: dict[str, str]
+    params: dict[str, str]
+    additional_headers: list[str]
+    cname: bool
+    path_style: bool
+    cloudbox_id: str
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The ``sign`` command's flags."""
+    parser.add_argument("key", nargs="?", metavar="KEY", help="object key")
+    parser.add_argument("--batch", action="store_true", help="read JSON lines on stdin, write one result per line")
+    parser.add_argument("--bucket", help="bucket (default $OSS_BUCKET)")
+    parser.add_argument("--region", help="region such as cn-hangzhou (default $OSS_REGION)")
+    parser.add_argument("--endpoint", help="[scheme://]host[:port] (default $OSS_ENDPOINT, else the region's)")
+    parser.add_argument("--method", default="GET", help="GET, PUT, HEAD, POST or DELETE (default GET)")
+    parser.add_argument("--expires", type=int, default=900, help="lifetime in seconds, 1..604800 (default 900)")
+    parser.add_argument("--at", help="signing time, 2025-03-04T05:06:07Z or 20250304T050607Z (default now)")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                        help="a header the client will send (Content-Type, x-oss-* ... are signed)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a query parameter such as response-content-type=text/plain")
+    parser.add_argument("--additional-header", action="append", default=[], metavar="NAME",
+                        help="also sign this header")
+    parser.add_argument("--cname", action="store_true", help="the endpoint is a custom domain bound to the bucket")
+    parser.add_argument("--path-style", action="store_true", help="put the bucket in the path, not the host")
+    parser.add_argument("--cloudbox-id", help="sign for this CloudBox (product oss-cloudbox)")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of the bare URL")
+
+
+def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str], stdout: IO[str],
+        provider_factory: ProviderFactory) -> int:
+    """The ``sign`` command: print one URL (or its JSON), or answer a batch line by line."""
+    if args.batch and args.key:
+        raise UsageError("give either KEY or --batch, not both")
+    if not args.batch and args.key is None:
+        raise UsageError("KEY is required (or --batch to read requests from stdin)")
+    defaults = load_signing_defaults(environ)
+    for name in ("bucket", "region", "endpoint"):  # the flags are the defaults of a batch's lines too
+        if getattr(args, name) is not None:
+            setattr(defaults, name, getattr(args, name))
+    defaults.cname = defaults.cname or args.cname
+    signer = Signer(defaults, provider_factory(environ))
+    if args.batch:
+        return signer.batch(stdin, stdout)
+    result = signer.sign(_request_from_args(args))
+    stdout.write((json.dumps(result, ensure_ascii=False) if args.json else str(result["url"])) + "\n")
+    return 0
+
+
+class Signer:
+    """Signs requests with the defaults and the provider's credentials, remembering what it can reuse."""
+
+    def __init__(self, defaults: SigningDefaults, provider: CredentialsProvider) -> None:
+        self.defaults = defaults
+        self.provider = provider
+        self._times: dict[str, datetime] = {}
+        self._held: Credentials | None = None
+
+    def batch(self, stdin: IO[str], stdout: IO[str]) -> int:
+        """Answer every JSON line of stdin, in order; a bad line gets its error line and the rest go on."""
+        for block in _blocks(stdin):
+            answers = []
+            for line in block:
+                if not line.strip():
+                    continue
+                try:
+                    result: dict[str, object] = self.sign(_request_from_line(line))
+                except PresignError as exc:
+                    result = {"error": {"code": exc.code, "message": exc.message}}
+                answers.append(json.dumps(result, ensure_ascii=False) + "\n")
+            stdout.write("".join(answers))
+            stdout.flush()
+        return 0
+
+    def sign(self, request: SignRequest) -> dict[str, object]:
+        """Fill defaults, check the object name, take credentials and sign; return the JSON result."""
+        bucket = request.get("bucket") or self.defaults.bucket
+        region = request.get("region") or self.defaults.region
+        if not bucket:
+            raise InvalidArgument("bucket", "no bucket: pass --bucket or set OSS_BUCKET")
+        if not region:
+            raise InvalidArgument("region", "no region: pass --region or set OSS_REGION")
+        endpoint, cname = request.get("endpoint"), request.get("cname", False)
+        if endpoint is None and self.defaults.endpoint:
+            endpoint, cname = self.defaults.endpoint, cname or self.defaults.cname
+        key = request["key"]
+        check_object_name(key)
+        unsafe = url_unsafe_reason(key)
+        if unsafe:
+            raise InvalidArgument("key", f"{unsafe}, so no URL can fetch it")
+        at = request.get("at")
+        now = self._time(at) if at else utc_now()
+        credentials, lifetime = self._credentials(request.get("expires", 900), now)
+        url = presign(credentials, bucket=bucket, key=key, region=region, signing_time=now, expires=lifetime.expires,
+                      endpoint=endpoint, method=request.get("method", "GET"), headers=request.get("headers"),
+                      params=request.get("params"), additional_headers=request.get("additional_headers", ()),
+                      cname=cname, path_style=request.get("path_style", False),
+                      cloudbox_id=request.get("cloudbox_id"))
+        result = url.to_dict()
+        if lifetime.capped_by:
+            result["expires_capped_by"] = lifetime.capped_by
+        return result
+
+    def _time(self, text: str) -> datetime:
+        moment = self._times.get(text)
+        if moment is None:
+            moment = self._times[text] = parse_time(text)
+        return moment
+
+    def _credentials(self, expires: int, now: datetime) -> tuple[Credentials, Lifetime]:
+        """Credentials that outlive the URL if any do: the held ones while they serve, else fresh ones."""
+        check_expires(expires)
+        needed = now + timedelta(seconds=expires)
+        held = self._held
+        margin = timedelta(seconds=SAFETY_MARGIN)
+        if held is None or (held.expiration is not None and held.expiration - margin < needed):
+            held = self._held = self.provider.get_credentials(min_valid_until=needed)
+        return held, effective_lifetime(expires, now=now, credentials=held)
+
+
+def _blocks(stdin: IO[str]) -> Iterator[list[str] | list[bytes]]:
+    """The input's lines, a block at a time: whatever has arrived (so a slow producer is answered as it goes).
+
+    From a real stream the lines stay bytes: json.loads reads UTF-8 itself and names a line that is not.
+    """
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None or not hasattr(buffer, "read1"):
+        for line in stdin:
+            yield [line]
+        return
+    pending = b""
+    while chunk := buffer.read1(1 << 16):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        yield lines
+    if pending:
+        yield [pending]
+
+
+def parse_time(text: str) -> datetime:
+    """Parse ``2025-03-04T05:06:07Z`` or ``20250304T050607Z`` (UTC) into an aware datetime."""
+    value = text.strip()
+    try:
+        if len(value) == 16 and value[8] == "T":
+            return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        return parse_iso8601(value, utc_only=True)
+    except ValueError:
+        raise InvalidArgument("at", "at must be a UTC time like 2025-03-04T05:06:07Z or 20250304T050607Z, "
+                                    f"got {text!r}") from None
+
+
+def _request_from_args(args: argparse.Namespace) -> SignRequest:
+    request: SignRequest = {"key": args.key, "method": args.method, "expires": args.expires,
+                            "cname": args.cname, "path_style": args.path_style}
+    for name in ("bucket", "region", "endpoint", "at", "cloudbox_id"):
+        if getattr(args, name) is not None:
+            request[name] = getattr(args, name)
+    request["headers"] = dict(_split(h, ":", "--header", "'Name: value'") for h in args.header)
+    request["params"] = dict(_split(p, "=", "--param", "name=value") for p in args.param)
+    request["additional_headers"] = list(args.additional_header)
+    return request
+
+
+def _split(text: str, sep: str, flag: str, form: str) -> tuple[str, str]:
+    name, found, value = text.partition(sep)
+    if not found or not name.strip():
+        raise UsageError(f"{flag} takes {form}, got {text!r}")
+    return name.strip(), value.strip() if sep == ":" else value
+
+
+def _request_from_line(line: str | bytes) -> SignRequest:
+    try:
+        request = json.loads(line)
+    except ValueError as exc:
+        raise InvalidArgument("line", f"not valid JSON: {exc}") from None
+    if not isinstance(request, dict):
+        raise InvalidArgument("line", "each line must be a JSON object")
+    for name, value in request.items():
+        kind = _FIELDS.get(name)
+        if kind is None:
+            raise InvalidArgument(name, f"unknown field {name!r}; known: {', '.join(sorted(_FIELDS))}")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InvalidArgument(name, f"{name} must be of type {kind.__name__}")
+    if "key" not in request:
+        raise InvalidArgument("key", "key is required")
+    return cast(SignRequest, request)  # every field is one of _FIELDS, of its type

@@ -236,3 +236,14 @@ def test_batch_streams_and_names_a_line_that_is_not_utf8() -> None:
                 assert answer["error"]["message"].startswith("not valid JSON") and "utf-8" in answer["error"]["message"]
         process.stdin.close()
         assert process.wait(timeout=60) == 0 and process.stdout.read() == b""
+
+
+def test_batch_with_distinct_times_answers_each_by_its_own_time() -> None:
+    start = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    times = [start + timedelta(seconds=second) for second in range(5000)]  # more than a batch cache keeps
+    lines = "".join(json.dumps({"key": "k", "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "expires": 60}) + "\n"
+                    for moment in times)
+    status, out, _ = run(["sign", "--batch", "--bucket", "examplebucket", "--region", "r"], stdin=lines)
+    answers = [json.loads(line)["expires_at"] for line in out.splitlines()]
+    assert status == 0
+    assert answers == [(moment + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ") for moment in times]

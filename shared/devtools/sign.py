@@ -12,9 +12,9 @@ import argparse
 import json
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import IO, TypedDict, cast
+from typing import IO, TypedDict, TypeVar, cast
 
-from shared.clock import parse_iso8601, utc_now
+from shared.clock import iso8601, parse_iso8601, utc_now
 from shared.config import SigningDefaults, load_signing_defaults
 from shared.credentials.provider import CredentialsProvider
 from shared.credentials.value import SAFETY_MARGIN, Credentials
@@ -31,6 +31,11 @@ _FIELDS: dict[str, type] = {
     "path_style": bool, "cloudbox_id": str,
 }
 ProviderFactory = Callable[[Mapping[str, str]], CredentialsProvider]
+_MARGIN = timedelta(seconds=SAFETY_MARGIN)
+_CACHE_SIZE = 4096  # entries per batch cache: a long stream of distinct times keeps its memory bounded
+K = TypeVar("K")
+V = TypeVar("V")
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build an encoder per line
 
 
 class SignRequest(TypedDict, total=False):
@@ -100,7 +105,9 @@ class Signer:
         self.defaults = defaults
         self.provider = provider
         self._times: dict[str, datetime] = {}
+        self._texts: dict[datetime, str] = {}
         self._held: Credentials | None = None
+        self._lifetimes: dict[tuple[int, datetime], Lifetime] = {}  # for the held credentials
 
     def batch(self, stdin: IO[str], stdout: IO[str]) -> int:
         """Answer every JSON line of stdin, in order; a bad line gets its error line and the rest go on."""
@@ -113,7 +120,7 @@ class Signer:
                     result: dict[str, object] = self.sign(_request_from_line(line))
                 except PresignError as exc:
                     result = {"error": {"code": exc.code, "message": exc.message}}
-                answers.append(json.dumps(result, ensure_ascii=False) + "\n")
+                answers.append(_encode(result) + "\n")
             stdout.write("".join(answers))
             stdout.flush()
         return 0
@@ -142,7 +149,10 @@ class Signer:
                       params=request.get("params"), additional_headers=request.get("additional_headers", ()),
                       cname=cname, path_style=request.get("path_style", False),
                       cloudbox_id=request.get("cloudbox_id"))
-        result = url.to_dict()
+        expires_at = url.expires_at
+        at_text = self._texts.get(expires_at) or _remember(self._texts, expires_at, iso8601(expires_at))
+        result: dict[str, object] = {"url": url.url, "method": url.method, "expires_at": at_text,
+                                     "signed_headers": dict(url.signed_headers)}  # PresignedUrl.to_dict's shape
         if lifetime.capped_by:
             result["expires_capped_by"] = lifetime.capped_by
         return result
@@ -150,7 +160,7 @@ class Signer:
     def _time(self, text: str) -> datetime:
         moment = self._times.get(text)
         if moment is None:
-            moment = self._times[text] = parse_time(text)
+            moment = _remember(self._times, text, parse_time(text))
         return moment
 
     def _credentials(self, expires: int, now: datetime) -> tuple[Credentials, Lifetime]:
@@ -158,10 +168,22 @@ class Signer:
         check_expires(expires)
         needed = now + timedelta(seconds=expires)
         held = self._held
-        margin = timedelta(seconds=SAFETY_MARGIN)
-        if held is None or (held.expiration is not None and held.expiration - margin < needed):
+        if held is None or (held.expiration is not None and held.expiration - _MARGIN < needed):
             held = self._held = self.provider.get_credentials(min_valid_until=needed)
-        return held, effective_lifetime(expires, now=now, credentials=held)
+            self._lifetimes.clear()
+        lifetime = self._lifetimes.get((expires, now))
+        if lifetime is None:
+            fresh = effective_lifetime(expires, now=now, credentials=held)
+            lifetime = _remember(self._lifetimes, (expires, now), fresh)
+        return held, lifetime
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> V:
+    """Keep a value for the rest of the batch; a cache that fills up (distinct times, say) starts again."""
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _blocks(stdin: IO[str]) -> Iterator[list[str] | list[bytes]]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from shared.credentials.value import Credentials
 from shared.devtools.local_oss.addressing import (
@@ -20,7 +20,7 @@ from shared.devtools.local_oss.addressing import (
     split_target,
 )
 from shared.devtools.local_oss.errors import OssError
-from shared.devtools.local_oss.store import ObjectStore, StoredObject
+from shared.devtools.local_oss.store import Body, ObjectStore, StoredObject
 from shared.devtools.local_oss.verify import Authorization, verify
 from shared.oss.canonical import UNSIGNED_PAYLOAD
 
@@ -30,13 +30,6 @@ RESPONSE_OVERRIDES = {
     "response-expires": "Expires", "response-cache-control": "Cache-Control",
     "response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding",
 }
-
-
-class Body(Protocol):
-    """A request body: reads at most ``size`` bytes, b"" at its end."""
-
-    def read(self, size: int) -> bytes:
-        """Read at most ``size`` bytes."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +124,7 @@ class BucketService:
         headers = request.headers
         sha256 = headers.get("x-oss-content-sha256") if auth.style == "header" else None
         stored = self.store.put(
-            bucket, key, incoming.body, incoming.content_length,  # type: ignore[arg-type]
+            bucket, key, incoming.body, incoming.content_length,
             modified=self.clock(), content_type=headers.get("content-type"),
             user_meta={n: v for n, v in headers.items() if n.startswith("x-oss-meta-")},
             content_md5=headers.get("content-md5"), content_sha256=None if sha256 == UNSIGNED_PAYLOAD else sha256)

@@ -35,7 +35,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.old_layout import OldObject, old_objects, remove_old_objects
@@ -58,6 +58,12 @@ _OBJECTS_TABLE = """CREATE TABLE objects (
     modified INTEGER NOT NULL,     -- Last-Modified, Unix seconds
     user_meta TEXT NOT NULL        -- the x-oss-meta-* headers, a JSON object
 ) WITHOUT ROWID"""
+
+
+class Body(Protocol):
+    """A request body: reads at most ``size`` bytes, b"" at its end."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,7 @@ class ObjectStore:
             raise
         return True
 
-    def put(self, bucket: str, key: str, body: BinaryIO, length: int, *, modified: datetime,
+    def put(self, bucket: str, key: str, body: Body, length: int, *, modified: datetime,
             content_type: str | None = None, user_meta: Mapping[str, str] | None = None,
             content_md5: str | None = None, content_sha256: str | None = None) -> StoredObject:
         """Write ``length`` bytes from body as the object, atomically; check Content-MD5 and SHA-256 if given."""
@@ -252,7 +258,7 @@ def _content_file(folder: Path, content: str) -> Path:
     return folder / OBJECTS / content[:2] / content
 
 
-def _copy(body: BinaryIO, length: int, out: BinaryIO, content_md5: str | None, content_sha256: str | None) -> str:
+def _copy(body: Body, length: int, out: BinaryIO, content_md5: str | None, content_sha256: str | None) -> str:
     """Copy exactly ``length`` bytes; check the digests the client declared; return the ETag."""
     md5, sha256, left = hashlib.md5(), hashlib.sha256(), length
     while left > 0:

@@ -13,6 +13,7 @@ from stubs_local_oss import Bucket
 
 from shared.credentials import Credentials
 from shared.errors import InvalidArgument
+from shared.oss.canonical import query_parts
 from shared.oss.signer import (
     MAX_EXPIRES,
     PresignedUrl,
@@ -23,6 +24,7 @@ from shared.oss.signer import (
     signature,
     signing_hmac,
     signing_key,
+    uri_encode,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -172,6 +174,54 @@ def test_random_requests_keep_the_invariants(seed: int) -> None:
 def test_canonical_query_sorts_by_encoded_name() -> None:
     pairs = encode_params({"b": "1", "+a": "", "A": "x y", "|c": "/"})
     assert canonical_query(pairs) == "%2Ba&%7Cc=%2F&A=x%20y&b=1"
+
+
+# The presign fast path (cached parts, pre-joined x-oss-* tail) equals the steps ---------------------
+
+# Caller names before, among and after the x-oss-* names the signature writes (by encoded bytes).
+FAST_PATH_PARAMS = [
+    {}, {"response-content-type": "application/pdf", "response-cache-control": "no-cache"},
+    {"x-oss-process": "image/resize,w_100"}, {"x-oss-traffic-limit": "819200", "z": "", "~tilde": "1"},
+    {"X-Oss-Ac": "1", "versionId": "v1", "x-oss-e": None, "x-oss-date-x": "2"}, {"x-oss-b": "1", "中": "文"},
+]
+
+
+@pytest.mark.parametrize("params", FAST_PATH_PARAMS, ids=repr)
+@pytest.mark.parametrize("token", [None, "sts/token+=="], ids=["no-token", "token"])
+@pytest.mark.parametrize("additional", [[], ["range"]], ids=["no-additional", "additional"])
+def test_presign_query_equals_the_canonical_query_step(params: dict, token: str | None, additional: list) -> None:
+    credentials = Credentials(CREDS.access_key_id, CREDS.access_key_secret, token)
+    for _ in range(2):  # the second time from the caches
+        result = presign(credentials, bucket="examplebucket", key="k", region="cn-hangzhou", signing_time=AT,
+                         expires=600, params=params, headers={"Range": "bytes=0-1"}, additional_headers=additional)
+        written = {"x-oss-credential": f"{CREDS.access_key_id}/20250304/cn-hangzhou/oss/aliyun_v4_request",
+                   "x-oss-date": "20250304T050607Z", "x-oss-expires": "600",
+                   "x-oss-signature-version": "OSS4-HMAC-SHA256"}
+        if token:
+            written["x-oss-security-token"] = token
+        if additional:
+            written["x-oss-additional-headers"] = "range"
+        query = canonical_query(encode_params(params) + [(name, uri_encode(v)) for name, v in written.items()])
+        assert result.canonical_request.split("\n")[2] == query
+        assert result.url.split("?", 1)[1].startswith(query + "&x-oss-signature=")
+
+
+@pytest.mark.parametrize("params", [*FAST_PATH_PARAMS, {"a": "x y", "b": "", "c": None, "d": "/"}], ids=repr)
+def test_query_parts_are_the_encoded_pairs_joined(params: dict) -> None:
+    for _ in range(2):
+        assert query_parts(params) == [(name, f"{name}={value}" if value else name)
+                                       for name, value in encode_params(params)]
+
+
+@pytest.mark.parametrize("params", [{"x-oss-signature": "forged"}, {"X-OSS-Date": "1"}, {"": "x"}, {"a": 1},
+                                    {"a": ["unhashable"]}, {"a": []}, {"a": b"bytes"}, {1: "x"}], ids=repr)
+def test_query_parts_refuse_what_encode_params_refuses(params: dict) -> None:
+    with pytest.raises(InvalidArgument) as expected:
+        encode_params(params)
+    for _ in range(2):
+        with pytest.raises(InvalidArgument) as caught:
+            query_parts(params)
+        assert (caught.value.field, caught.value.message) == (expected.value.field, expected.value.message)
 
 
 # Validation ------------------------------------------------------------------------------------

@@ -69,18 +69,30 @@ def encode_params(params: Mapping[str, str | None]) -> list[tuple[str, str]]:
 
     Names the signature writes itself (``x-oss-signature``, ``x-oss-date`` ...) are refused.
     """
-    pairs = []
+    return [(_encode_name(name), _encode_value(name, value)) for name, value in params.items()]
+
+
+def query_parts(params: Mapping[str, str | None]) -> list[tuple[str, str]]:
+    """Each parameter as (encoded name, its ``name=value`` text), checked as ``encode_params`` checks them.
+
+    The same few parameters recur (response-content-type ...), so string values come from a cache.
+    """
+    parts = []
     for name, value in params.items():
-        encoded = _encode_name(name)
-        if value:
-            if type(value) is not str:
-                raise InvalidArgument("params", f"query parameter {name!r} must be a string")
-            pairs.append((encoded, uri_encode(value)))
-        elif value is None or value == "":
-            pairs.append((encoded, ""))
+        if value is None or type(value) is str:
+            parts.append(_cached_query_part(name, value))
         else:
-            raise InvalidArgument("params", f"query parameter {name!r} must be a string")
-    return pairs
+            parts.append(_query_part(name, value))  # refused there (and maybe unhashable): kept out of the cache
+    return parts
+
+
+def _query_part(name: str, value: str | None) -> tuple[str, str]:
+    encoded = _encode_name(name)
+    text = _encode_value(name, value)
+    return encoded, f"{encoded}={text}" if text else encoded
+
+
+_cached_query_part = lru_cache(maxsize=1024)(_query_part)
 
 
 @lru_cache(maxsize=512)
@@ -91,6 +103,16 @@ def _encode_name(name: str) -> str:
     if name.lower() in RESERVED_PARAMS:
         raise InvalidArgument("params", f"query parameter {name!r} is written by the signature itself")
     return uri_encode(name)
+
+
+def _encode_value(name: str, value: str | None) -> str:
+    if value:
+        if type(value) is not str:
+            raise InvalidArgument("params", f"query parameter {name!r} must be a string")
+        return uri_encode(value)
+    if value is None or value == "":
+        return ""
+    raise InvalidArgument("params", f"query parameter {name!r} must be a string")
 
 
 def canonical_query(encoded_pairs: Iterable[tuple[str, str]]) -> str:

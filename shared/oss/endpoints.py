@@ -1,5 +1,8 @@
 """OSS endpoints: parse one once, then build each object's URL prefix from it.
 
+``bucket_site`` checks a bucket, its region and its endpoint once per combination (cached); ``object_path``
+then gives one object's canonical URI and URL prefix, the per-request part.
+
 Addressing styles:
 - ``virtual``: ``https://<bucket>.<endpoint>/<key>``, the default for OSS domain endpoints;
 - ``path``: ``https://<endpoint>/<bucket>/<key>``, chosen automatically for IP addresses and
@@ -15,6 +18,8 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from shared.errors import InvalidArgument
+from shared.oss.canonical import uri_encode
+from shared.oss.object_keys import check_key, needs_opaque_path
 
 VIRTUAL, PATH, CNAME = "virtual", "path", "cname"
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -97,6 +102,42 @@ def _is_ip_or_localhost(hostname: str) -> bool:
     return len(labels) == 4 and all(label.isdigit() and len(label) <= 3 for label in labels)
 
 
+class Site:
+    """One bucket at one endpoint, checked once: the URL base, the URI prefix, the region and product signed."""
+
+    __slots__ = ("base_url", "uri_prefix", "region", "product")
+
+    def __init__(self, base_url: str, uri_prefix: str, region: str, product: str) -> None:
+        self.base_url = base_url
+        self.uri_prefix = uri_prefix
+        self.region = region
+        self.product = product
+
+
+@lru_cache(maxsize=256)
+def bucket_site(bucket: str, region: str, endpoint: str | Endpoint | None, cname: bool, path_style: bool,
+                cloudbox_id: str | None, product: str | None) -> Site:
+    """Check bucket, region and endpoint once per combination."""
+    _check_region(region)
+    check_bucket(bucket)
+    parsed = _resolve_endpoint(endpoint, region, cloudbox_id, cname, path_style)
+    # CloudBox signs with the box id in the region's place.
+    return Site(parsed.base_url(bucket), f"/{bucket}/", cloudbox_id or region,
+                product or ("oss-cloudbox" if cloudbox_id else "oss"))
+
+
+def object_path(site: Site, key: str | None) -> tuple[str, str]:
+    """The canonical URI and the URL before the query, for a key (or the bucket itself, for None)."""
+    if key is None:
+        return site.uri_prefix, site.base_url
+    check_key(key)
+    path = uri_encode(key, True)
+    uri = site.uri_prefix + path
+    if ("/." in key or "//" in key or key[0] in "./") and needs_opaque_path(key):
+        path = uri_encode(key)  # clients would rewrite this path: keep it one segment
+    return uri, site.base_url + path
+
+
 def check_bucket(bucket: str) -> None:
     """Raise InvalidArgument unless the name follows OSS's bucket naming rules."""
     if not isinstance(bucket, str) or not bucket:
@@ -107,3 +148,21 @@ def check_bucket(bucket: str) -> None:
             f"bucket {bucket!r} is not a valid name: 3..63 lower-case letters, digits and hyphens, "
             "starting and ending with a letter or digit",
         )
+
+
+def _check_region(region: str) -> None:
+    if not isinstance(region, str) or not region:
+        raise InvalidArgument("region", "region is required, for example cn-hangzhou")
+    if not all(c.isascii() and (c.isalnum() or c == "-") for c in region):
+        raise InvalidArgument("region", f"region {region!r} must be letters, digits and hyphens, like cn-hangzhou")
+
+
+def _resolve_endpoint(endpoint: str | Endpoint | None, region: str, cloudbox_id: str | None,
+                      cname: bool, path_style: bool) -> Endpoint:
+    if isinstance(endpoint, Endpoint):
+        return endpoint
+    if endpoint is None:
+        if cname:
+            raise InvalidArgument("endpoint", "a custom domain (cname) needs its endpoint")
+        endpoint = f"{cloudbox_id}.{region}.oss-cloudbox.aliyuncs.com" if cloudbox_id else default_endpoint(region)
+    return parse_endpoint(endpoint, cname=cname, path_style=path_style)

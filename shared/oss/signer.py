@@ -3,6 +3,10 @@
 This module checks the inputs and assembles the steps of ``shared.oss.canonical`` (canonical request,
 string to sign, signing key, signature) into URLs. The signing time is an argument (``presign``);
 ``presign_now`` reads the clock.
+
+What repeats from one URL to the next is worked out once and cached: each bucket's checked site
+(``shared.oss.endpoints.bucket_site``), each second's credential scope and x-oss-* query parameters,
+recurring caller parameters (``query_parts``) and each day's signing key (``signing_hmac``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from shared.oss.canonical import (
     encode_params,
     is_default_signed,
     normalize_headers,
+    query_parts,
     signature,
     signed_headers,
     signing_hmac,
@@ -34,9 +39,8 @@ from shared.oss.canonical import (
     string_to_sign,
     uri_encode,
 )
-from shared.oss.endpoints import Endpoint, check_bucket, default_endpoint, parse_endpoint
+from shared.oss.endpoints import Endpoint, bucket_site, object_path
 from shared.oss.expiry import MAX_V4_LIFETIME
-from shared.oss.object_keys import check_key, needs_opaque_path
 
 MAX_EXPIRES = MAX_V4_LIFETIME  # OSS refuses V4 presigned URLs that live longer than 7 days
 METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
@@ -116,34 +120,21 @@ def presign(
     """Sign a URL that lets its holder send one request for one object until it expires."""
     if type(expires) is not int or not 1 <= expires <= MAX_EXPIRES:
         check_expires(expires)
-    req = _Prepared(credentials, bucket, key, region, signing_time, endpoint, method,
-                    cname, path_style, cloudbox_id, product)
-    if headers:
-        lowered = normalize_headers(headers)
-        if lowered.get("x-oss-content-sha256", UNSIGNED_PAYLOAD) != UNSIGNED_PAYLOAD:
-            # The query form always signs UNSIGNED-PAYLOAD: OSS refuses a URL that also signs a hash.
-            raise InvalidArgument("headers", "a presigned URL cannot sign x-oss-content-sha256: it always signs "
-                                             "UNSIGNED-PAYLOAD; leave the header out (or send Content-MD5 to bind "
-                                             "the body)")
-        additional = additional_signed(lowered, additional_headers) if additional_headers else []
-        signed = signed_headers(lowered, additional)
-    else:
-        additional, signed = [], {}
-    pairs = encode_params(params) if params else []
-    pairs += (("x-oss-credential", _credential_param(credentials.access_key_id, req.scope)),
-              ("x-oss-date", req.timestamp), ("x-oss-expires", str(expires)),
-              ("x-oss-signature-version", ALGORITHM))
-    if credentials.security_token:
-        pairs.append(("x-oss-security-token", uri_encode(credentials.security_token)))
-    if additional:
-        pairs.append(("x-oss-additional-headers", uri_encode(";".join(additional))))
-    query = canonical_query(pairs)
-    canonical = canonical_request(req.method, req.uri, query, canonical_headers(signed) if signed else "",
-                                  additional)
-    to_sign = string_to_sign(req.timestamp, req.scope, canonical)
-    sig = req.sign(credentials, to_sign)
-    return PresignedUrl(f"{req.url_prefix}?{query}&x-oss-signature={sig}", req.method, expires, signed,
-                        req.when, canonical, to_sign)
+    if type(credentials) is not Credentials:
+        _refuse_credentials(credentials)
+    method = method if method in METHODS else _check_method(method)
+    site = bucket_site(bucket, region, endpoint, cname, path_style, cloudbox_id, product)
+    when, timestamp = _signing_second(signing_time)
+    uri, url_prefix = object_path(site, key)
+    additional, signed = _presigned_headers(headers, additional_headers) if headers else ([], {})
+    written = _signature_params(credentials.access_key_id, timestamp, site.region, site.product, expires,
+                                credentials.security_token, tuple(additional) if additional else ())
+    query = _presign_query(query_parts(params), written) if params else written.query
+    canonical = canonical_request(method, uri, query, canonical_headers(signed) if signed else "", additional)
+    to_sign = string_to_sign(timestamp, written.scope, canonical)
+    sig = signing_hmac(credentials.access_key_secret, timestamp[:8], site.region, site.product).hexdigest(to_sign)
+    return PresignedUrl(f"{url_prefix}?{query}&x-oss-signature={sig}", method, expires, signed, when, canonical,
+                        to_sign)
 
 
 def presign_now(credentials: Credentials, *, bucket: str, key: str, region: str,
@@ -176,73 +167,82 @@ def sign_request(
     product: str | None = None,
 ) -> SignedRequest:
     """Sign an ordinary request with the Authorization header (the payload is not signed)."""
-    req = _Prepared(credentials, bucket, key, region, signing_time, endpoint, method,
-                    cname, path_style, cloudbox_id, product)
+    if type(credentials) is not Credentials:
+        _refuse_credentials(credentials)
+    method = method if method in METHODS else _check_method(method)
+    site = bucket_site(bucket, region, endpoint, cname, path_style, cloudbox_id, product)
+    _, timestamp = _signing_second(signing_time)
+    scope = credential_scope(timestamp[:8], site.region, site.product)
+    uri, url_prefix = object_path(site, key)
     lowered = normalize_headers(headers)
-    lowered["x-oss-date"] = req.timestamp
+    lowered["x-oss-date"] = timestamp
     lowered["x-oss-content-sha256"] = UNSIGNED_PAYLOAD
     if credentials.security_token:
         lowered["x-oss-security-token"] = credentials.security_token
     additional = additional_signed(lowered, additional_headers)
     query = canonical_query(encode_params(params or {}))
     signed = signed_headers(lowered, additional)
-    canonical = canonical_request(req.method, req.uri, query, canonical_headers(signed), additional)
-    to_sign = string_to_sign(req.timestamp, req.scope, canonical)
-    sig = req.sign(credentials, to_sign)
+    canonical = canonical_request(method, uri, query, canonical_headers(signed), additional)
+    to_sign = string_to_sign(timestamp, scope, canonical)
+    sig = signing_hmac(credentials.access_key_secret, timestamp[:8], site.region, site.product).hexdigest(to_sign)
     extra = f",AdditionalHeaders={';'.join(additional)}" if additional else ""
-    lowered["authorization"] = (
-        f"{ALGORITHM} Credential={credentials.access_key_id}/{req.scope}{extra},Signature={sig}"
-    )
-    url = f"{req.url_prefix}?{query}" if query else req.url_prefix
-    return SignedRequest(url, req.method, lowered)
+    lowered["authorization"] = f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}{extra},Signature={sig}"
+    url = f"{url_prefix}?{query}" if query else url_prefix
+    return SignedRequest(url, method, lowered)
 
 
-class _Prepared:
-    """What presigning and header signing share: checked inputs, scope, canonical URI, URL prefix."""
+def _refuse_credentials(credentials: object) -> None:
+    raise TypeError(f"credentials must be Credentials, got {type(credentials).__name__}")
 
-    __slots__ = ("method", "when", "timestamp", "date", "region", "product", "scope", "uri", "url_prefix")
 
-    def __init__(self, credentials: Credentials, bucket: str, key: str | None, region: str,
-                 signing_time: datetime, endpoint: str | Endpoint | None, method: str,
-                 cname: bool, path_style: bool, cloudbox_id: str | None, product: str | None) -> None:
-        if type(credentials) is not Credentials:
-            raise TypeError(f"credentials must be Credentials, got {type(credentials).__name__}")
-        self.method = method if method in METHODS else _check_method(method)
-        base_url, self.region, self.product = _target(bucket, region, endpoint, cname, path_style,
-                                                      cloudbox_id, product)
-        self.when, self.timestamp = _signing_second(signing_time)
-        self.date = self.timestamp[:8]
-        self.scope = credential_scope(self.date, self.region, self.product)
-        if key is None:
-            self.uri, self.url_prefix = f"/{bucket}/", base_url
-            return
-        check_key(key)
-        path = uri_encode(key, True)
-        self.uri = f"/{bucket}/{path}"
-        if ("/." in key or "//" in key or key[0] in "./") and needs_opaque_path(key):
-            path = uri_encode(key)  # clients would rewrite this path: keep it one segment
-        self.url_prefix = base_url + path
+def _presigned_headers(headers: Mapping[str, str], names: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+    """The additional header names and the headers a presigned URL signs."""
+    lowered = normalize_headers(headers)
+    if lowered.get("x-oss-content-sha256", UNSIGNED_PAYLOAD) != UNSIGNED_PAYLOAD:
+        # The query form always signs UNSIGNED-PAYLOAD: OSS refuses a URL that also signs a hash.
+        raise InvalidArgument("headers", "a presigned URL cannot sign x-oss-content-sha256: it always signs "
+                                         "UNSIGNED-PAYLOAD; leave the header out (or send Content-MD5 to bind "
+                                         "the body)")
+    additional = additional_signed(lowered, names) if names else []
+    return additional, signed_headers(lowered, additional)
 
-    def sign(self, credentials: Credentials, to_sign: str) -> str:
-        """Return the signature, with the day's signing key from the cache."""
-        keyed = signing_hmac(credentials.access_key_secret, self.date, self.region, self.product)
-        return keyed.hexdigest(to_sign)
+
+class _SignatureParams:
+    """The credential scope and the x-oss-* query parameters the signature writes, encoded, sorted and joined."""
+
+    __slots__ = ("scope", "parts", "query")
+
+    def __init__(self, scope: str, parts: list[tuple[str, str]]) -> None:
+        self.scope = scope
+        self.parts = tuple(sorted(parts))  # (encoded name, "name=value")
+        self.query = "&".join([text for _, text in self.parts])
 
 
 @lru_cache(maxsize=256)
-def _target(bucket: str, region: str, endpoint: str | Endpoint | None, cname: bool, path_style: bool,
-            cloudbox_id: str | None, product: str | None) -> tuple[str, str, str]:
-    """Check bucket, region and endpoint once per combination; return URL base, scope region, product."""
-    _check_region(region)
-    check_bucket(bucket)
-    site = _resolve_endpoint(endpoint, region, cloudbox_id, cname, path_style)
-    # CloudBox signs with the box id in the region's place.
-    return site.base_url(bucket), cloudbox_id or region, product or ("oss-cloudbox" if cloudbox_id else "oss")
+def _signature_params(access_key_id: str, timestamp: str, region: str, product: str, expires: int,
+                      security_token: str | None, additional: tuple[str, ...]) -> _SignatureParams:
+    """Build them once: within one second they repeat for every URL signed with one key pair and lifetime."""
+    scope = credential_scope(timestamp[:8], region, product)
+    values = [("x-oss-credential", uri_encode(f"{access_key_id}/{scope}")), ("x-oss-date", timestamp),
+              ("x-oss-expires", str(expires)), ("x-oss-signature-version", ALGORITHM)]
+    if security_token:
+        values.append(("x-oss-security-token", uri_encode(security_token)))
+    if additional:
+        values.append(("x-oss-additional-headers", uri_encode(";".join(additional))))
+    return _SignatureParams(scope, [(name, f"{name}={value}") for name, value in values])
 
 
-@lru_cache(maxsize=256)
-def _credential_param(access_key_id: str, scope: str) -> str:
-    return uri_encode(f"{access_key_id}/{scope}")
+def _presign_query(parts: list[tuple[str, str]], written: _SignatureParams) -> str:
+    """The canonical query of the caller's parts and the signature's: ``canonical_query``, sorted by encoded name."""
+    parts.sort()
+    if parts[-1][0] >= written.parts[0][0]:  # a caller name sorts among the x-oss-* names
+        parts += written.parts
+        parts.sort()
+        return "&".join([text for _, text in parts])
+    # The usual case: every caller name sorts before the x-oss-* names, whose text is joined already.
+    texts = [text for _, text in parts]
+    texts.append(written.query)
+    return "&".join(texts)
 
 
 def _check_method(method: str) -> str:
@@ -258,24 +258,6 @@ def check_expires(expires: int) -> None:
         raise InvalidArgument("expires", f"expires must be a whole number of seconds, got {expires!r}")
     if not 1 <= expires <= MAX_EXPIRES:
         raise InvalidArgument("expires", f"expires must be 1..{MAX_EXPIRES} seconds, got {expires}")
-
-
-def _check_region(region: str) -> None:
-    if not isinstance(region, str) or not region:
-        raise InvalidArgument("region", "region is required, for example cn-hangzhou")
-    if not all(c.isascii() and (c.isalnum() or c == "-") for c in region):
-        raise InvalidArgument("region", f"region {region!r} must be letters, digits and hyphens, like cn-hangzhou")
-
-
-def _resolve_endpoint(endpoint: str | Endpoint | None, region: str, cloudbox_id: str | None,
-                      cname: bool, path_style: bool) -> Endpoint:
-    if isinstance(endpoint, Endpoint):
-        return endpoint
-    if endpoint is None:
-        if cname:
-            raise InvalidArgument("endpoint", "a custom domain (cname) needs its endpoint")
-        endpoint = f"{cloudbox_id}.{region}.oss-cloudbox.aliyuncs.com" if cloudbox_id else default_endpoint(region)
-    return parse_endpoint(endpoint, cname=cname, path_style=path_style)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -10,6 +10,7 @@ import os
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 # sets PYTHONDONTWRITEBYTECODE would otherwise measure the compiler, not the program.
 WARM_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 WARM_ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-pycache-")
+TIMEOUT = 120.0  # seconds before a run counts as hung and is killed
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,24 @@ class Paired:
 
 def wall(command: Sequence[str], *, env: Mapping[str, str], stdin: bytes | None = None,
          cwd: str | None = None) -> float:
-    """Seconds one run of ``command`` takes, start-up included; its output is discarded."""
+    """Seconds one run of ``command`` takes, start-up included; its output is discarded.
+
+    The wait blocks in waitpid: ``subprocess.run(timeout=...)`` polls with sleeps that double up to 50 ms,
+    which rounds every figure up to that schedule (15.5, 31.5, 63.5, 113.5 ms ...). A timer kills a hung run.
+    """
     start = time.perf_counter()
-    subprocess.run(command, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   env=dict(env), cwd=cwd, timeout=120)
-    return time.perf_counter() - start
+    with subprocess.Popen(command, stdin=subprocess.PIPE if stdin is not None else None, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, env=dict(env), cwd=cwd) as process:
+        watchdog = threading.Timer(TIMEOUT, process.kill)
+        watchdog.start()
+        try:
+            process.communicate(stdin)
+        finally:
+            watchdog.cancel()
+    elapsed = time.perf_counter() - start
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, list(command))
+    return elapsed
 
 
 def paired(a: Sequence[str], b: Sequence[str], *, env: Mapping[str, str], runs: int = 21,

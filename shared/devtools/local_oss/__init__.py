@@ -4,7 +4,9 @@
     verify.py      OSS Signature V4 checks, query and header authentication (pure)
     store.py       keys -> content files by id, per bucket an SQLite index; atomic PUT; versioned schema
     old_layout.py  the layout before the index (one file per key), read once to import it
-    service.py     GET (Range), HEAD, PUT, DELETE over the store, after verify (no sockets)
+    service.py     GET (Range), HEAD, PUT, DELETE over the store, after verify (no sockets); the stored-object hook
+    events.py      ObjectStored, what the hook hears, and the OSS trigger event it makes
+    framing.py     request bodies by Content-Length or chunked (decoded as read)
     server.py      LocalOss: the ThreadingHTTPServer, start()/stop() or a with block
     errors.py      OssError, the code -> status table and OSS's XML error body
 

@@ -19,6 +19,7 @@ STATUS: dict[str, int] = {
     "InvalidBucketName": 400,
     "InvalidDigest": 400,
     "IncompleteBody": 400,
+    "EntityTooLarge": 400,
     "AccessDenied": 403,
     "RequestTimeTooSkewed": 403,
     "SignatureDoesNotMatch": 403,

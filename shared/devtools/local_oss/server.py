@@ -4,7 +4,8 @@
                   buckets=["examplebucket"]) as oss:
         url = presign(..., endpoint=oss.endpoint, ...)
 
-It logs to the ``shared.devtools.local_oss`` logger at DEBUG, without query strings (they carry signatures).
+Request bodies are framed by ``framing`` (Content-Length or chunked). It logs to the
+``shared.devtools.local_oss`` logger at DEBUG, without query strings (they carry signatures).
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from typing import BinaryIO
 from shared.clock import utc_now
 from shared.credentials.value import Credentials
 from shared.devtools.local_oss.errors import OssError, error_body
-from shared.devtools.local_oss.service import BucketService, Incoming, Reply
+from shared.devtools.local_oss.framing import ChunkedBody, LengthBody, request_body
+from shared.devtools.local_oss.service import MAX_OBJECT_SIZE, BucketService, Incoming, Reply, StoredHook
 from shared.devtools.local_oss.store import ObjectStore
 from shared.oss.canonical import header_value
 
 logger = logging.getLogger("shared.devtools.local_oss")
 DRAIN_LIMIT = 8 << 20  # read and drop up to this much of a refused upload, so the client sees the answer
 _CHUNK = 1 << 16
+__all__ = ["MAX_OBJECT_SIZE", "LocalOss", "new_request_id"]
 _QUERY = re.compile(r"\?[^\s'\"]*")
 
 
@@ -46,13 +49,15 @@ class LocalOss:
     def __init__(self, root: str | Path, *, credentials: Iterable[Credentials], region: str,
                  clock: Callable[[], datetime] = utc_now, host: str = "127.0.0.1", port: int = 0,
                  buckets: Iterable[str] = (), domain: str | None = None,
-                 request_ids: Callable[[], str] = new_request_id) -> None:
+                 request_ids: Callable[[], str] = new_request_id, max_object_size: int = MAX_OBJECT_SIZE,
+                 on_stored: StoredHook | None = None) -> None:
         self.store = ObjectStore(root)
         self.host, self.requested_port = host, port
         self.buckets = tuple(buckets)
         hosts = {host, "localhost", "127.0.0.1", *([domain] if domain else [])}
         self.service = BucketService(self.store, credentials=credentials, region=region, clock=clock,
-                                     service_hosts=sorted(hosts))
+                                     service_hosts=sorted(hosts), max_object_size=max_object_size,
+                                     on_stored=on_stored)
         self.clock = clock
         self.request_ids = request_ids
         self._server: ThreadingHTTPServer | None = None
@@ -111,21 +116,6 @@ class _Server(ThreadingHTTPServer):
     oss: LocalOss
 
 
-class _Body:
-    """The request body: reads stop at Content-Length; what was not read can be drained afterwards."""
-
-    def __init__(self, stream: BufferedIOBase, length: int | None) -> None:
-        self.stream = stream
-        self.remaining = length or 0
-
-    def read(self, size: int) -> bytes:
-        """Read at most ``size`` bytes, never past the body's end."""
-        size = min(size, self.remaining)
-        data = self.stream.read(size) if size > 0 else b""
-        self.remaining -= len(data)
-        return data
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # idle keep-alive connections end on their own
@@ -142,11 +132,12 @@ class _Handler(BaseHTTPRequestHandler):
         oss = self.server.oss
         request_id = oss.request_ids()
         headers = _lower_headers(self.headers.items())
-        length = headers.get("content-length", "")
-        body = _Body(self.rfile, int(length) if length.isdigit() else None)
-        incoming = Incoming(self.command, self.path.encode("latin-1"), headers, self.client_address[0], body,
-                            body.remaining if length.isdigit() else None)
+        body: LengthBody | ChunkedBody | None = None
         try:
+            body = request_body(self.rfile, headers)
+            incoming = Incoming(self.command, self.path.encode("latin-1"), headers, self.client_address[0], body,
+                                body.length if isinstance(body, LengthBody) else None,
+                                chunked=isinstance(body, ChunkedBody), request_id=request_id)
             reply = oss.service.handle(incoming)
         except OssError as error:
             reply = _error_reply(error, request_id, headers.get("host") or oss.endpoint)
@@ -154,11 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("local bucket failed on %s %s", self.command, self.path.split("?")[0])
             reply = _error_reply(OssError("InternalError", "The local bucket failed; see its log."), request_id,
                                  oss.endpoint)
-        if body.remaining > DRAIN_LIMIT or "transfer-encoding" in headers or (length and not length.isdigit()):
+        if not _finish(body):
             self.close_connection = True
-        else:
-            while body.read(_CHUNK):
-                pass
         self._send(reply, request_id)
 
     do_GET = do_HEAD = do_PUT = do_DELETE = do_POST = _serve
@@ -201,6 +189,16 @@ class _Handler(BaseHTTPRequestHandler):
         """Log http.server's own messages at DEBUG, without query strings."""
         # http.server's own messages may quote the request line, whose query carries the signature.
         logger.debug("local bucket: %s", _QUERY.sub("?<query>", format % args))
+
+
+def _finish(body: LengthBody | ChunkedBody | None) -> bool:
+    """Read what is left of a small body, so that the connection can carry the next request; False when the
+    connection must close instead (a large or unframed body, or a chunked one not read to its end)."""
+    if isinstance(body, LengthBody) and body.remaining <= DRAIN_LIMIT:
+        while body.read(_CHUNK):
+            pass
+        return True
+    return isinstance(body, ChunkedBody) and body.finished
 
 
 def _error_reply(error: OssError, request_id: str, host_id: str) -> Reply:

@@ -1,10 +1,16 @@
 """What the local bucket does with a request: address it, verify its signature, then GET (whole or
 one byte range), HEAD, PUT or DELETE the object. Pure of sockets: the server feeds it and sends
 what it returns; every refusal is raised as an OssError and rendered in the server, in one place.
+
+A PUT's body has a Content-Length or is chunked (its end is its length); either way it is at most
+``max_object_size`` bytes (OSS's PutObject limit by default), else 400 EntityTooLarge and nothing is
+kept. After each stored object the ``on_stored`` hook hears of it (``ObjectStored``), once; a failing
+hook is logged and the upload still succeeds, as OSS's triggers run apart from the upload.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,9 +26,14 @@ from shared.devtools.local_oss.addressing import (
     split_target,
 )
 from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.events import PUT_OBJECT, ObjectStored
 from shared.devtools.local_oss.store import Body, ObjectStore, StoredObject
 from shared.devtools.local_oss.verify import Authorization, verify
 from shared.oss.canonical import UNSIGNED_PAYLOAD
+
+logger = logging.getLogger("shared.devtools.local_oss")
+MAX_OBJECT_SIZE = 5 << 30  # bytes: OSS's PutObject limit (5 GB), beyond which it answers EntityTooLarge
+StoredHook = Callable[[ObjectStored], None]
 
 # Query parameters that override a GET's response headers, and the header each sets.
 RESPONSE_OVERRIDES = {
@@ -42,6 +53,8 @@ class Incoming:
     client_ip: str | None
     body: Body
     content_length: int | None
+    chunked: bool = False  # Transfer-Encoding: chunked, so the body's end is its length
+    request_id: str = ""
 
 
 @dataclass
@@ -59,8 +72,11 @@ class BucketService:
     """The local bucket's behaviour, given a store, the known credentials, a region and a clock."""
 
     def __init__(self, store: ObjectStore, *, credentials: Iterable[Credentials], region: str,
-                 clock: Callable[[], datetime], service_hosts: Iterable[str]) -> None:
+                 clock: Callable[[], datetime], service_hosts: Iterable[str],
+                 max_object_size: int = MAX_OBJECT_SIZE, on_stored: StoredHook | None = None) -> None:
         self.store = store
+        self.max_object_size = max_object_size
+        self.on_stored = on_stored
         self.keyring: dict[str, Credentials] = {}
         for item in credentials:
             if item.access_key_id in self.keyring:
@@ -119,16 +135,57 @@ class BucketService:
         return Reply(206, headers, file=file, length=last - first + 1)
 
     def _put(self, request: ObjectRequest, bucket: str, key: str, incoming: Incoming, auth: Authorization) -> Reply:
-        if incoming.content_length is None:
+        length = incoming.content_length
+        if length is None and not incoming.chunked:
             raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
+        if length is not None and length > self.max_object_size:
+            raise self._too_large(str(length))
+        body = incoming.body if length is not None else _Limited(incoming.body, self.max_object_size, self._too_large)
+        previous = self._size_of(bucket, key) if self.on_stored else None
         headers = request.headers
         sha256 = headers.get("x-oss-content-sha256") if auth.style == "header" else None
         stored = self.store.put(
-            bucket, key, incoming.body, incoming.content_length,
+            bucket, key, body, length,
             modified=self.clock(), content_type=headers.get("content-type"),
             user_meta={n: v for n, v in headers.items() if n.startswith("x-oss-meta-")},
             content_md5=headers.get("content-md5"), content_sha256=None if sha256 == UNSIGNED_PAYLOAD else sha256)
+        self._announce(ObjectStored(PUT_OBJECT, bucket, stored, region=self.region, request_id=incoming.request_id,
+                                    source_ip=incoming.client_ip, time=self.clock(), previous_size=previous))
         return Reply(200, [("ETag", stored.etag)])
+
+    def _too_large(self, proposed: str) -> OssError:
+        return OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.",
+                        ProposedSize=proposed, MaxSizeAllowed=str(self.max_object_size))
+
+    def _size_of(self, bucket: str, key: str) -> int | None:
+        try:
+            return self.store.head(bucket, key).size
+        except OssError:
+            return None
+
+    def _announce(self, stored: ObjectStored) -> None:
+        """Tell the hook; its failure is logged, never the upload's."""
+        if self.on_stored is None:
+            return
+        try:
+            self.on_stored(stored)
+        except Exception:
+            logger.exception("the object-created hook failed for %s/%s", stored.bucket, stored.stored.key)
+
+
+class _Limited:
+    """A body of unknown length that raises ``too_large(...)`` once more than ``limit`` bytes have come."""
+
+    def __init__(self, body: Body, limit: int, too_large: Callable[[str], OssError]) -> None:
+        self.body, self.limit, self.too_large, self.read_so_far = body, limit, too_large, 0
+
+    def read(self, size: int, /) -> bytes:
+        """Read on, counting; past the limit, refuse."""
+        data = self.body.read(size)
+        self.read_so_far += len(data)
+        if self.read_so_far > self.limit:
+            raise self.too_large(f"more than {self.limit}")
+        return data
 
 
 def object_headers(stored: StoredObject) -> list[tuple[str, str]]:

@@ -7,9 +7,10 @@
 
 A key is never a file name: the index holds its UTF-8 bytes and matches them exactly (case, NUL and
 all) whatever the file system, so every name check_object_name lets through round-trips: ``a`` and
-``a/b`` both, a part longer than 255 bytes, ``.``, ``..``, ``a//b``. A PUT streams the body into
-``%tmp/`` in chunks, renames it to a new id, then points the key at it in one transaction and removes
-the file it replaced; a reader that opened the old file keeps reading the old bytes.
+``a/b`` both, a part longer than 255 bytes, ``.``, ``..``, ``a//b``. A PUT streams the body (of a
+known length, or to its end) into ``%tmp/`` in chunks, renames it to a new id, then points the key at it
+in one transaction and removes the file it replaced; a reader that opened the old file keeps reading
+the old bytes.
 
 The index is versioned (``PRAGMA user_version``): ``_MIGRATIONS`` holds one step per version, each
 committed with its version number, so later versions add tables (CORS, multipart uploads) beside
@@ -115,10 +116,11 @@ class ObjectStore:
             raise
         return True
 
-    def put(self, bucket: str, key: str, body: Body, length: int, *, modified: datetime,
+    def put(self, bucket: str, key: str, body: Body, length: int | None, *, modified: datetime,
             content_type: str | None = None, user_meta: Mapping[str, str] | None = None,
             content_md5: str | None = None, content_sha256: str | None = None) -> StoredObject:
-        """Write ``length`` bytes from body as the object, atomically; check Content-MD5 and SHA-256 if given."""
+        """Write ``length`` bytes from body (all of it when None) as the object, atomically; check Content-MD5
+        and SHA-256 if given. A body that fails midway (raises) leaves nothing behind."""
         folder = self._bucket(bucket)
         try:
             check_object_name(key)
@@ -128,8 +130,8 @@ class ObjectStore:
         handle, temporary = tempfile.mkstemp(dir=folder / TMP)
         try:
             with os.fdopen(handle, "wb") as out:
-                etag = _copy(body, length, out, content_md5, content_sha256)
-            stored = StoredObject(key, length, etag, content_type or DEFAULT_CONTENT_TYPE,
+                etag, size = _copy(body, length, out, content_md5, content_sha256)
+            stored = StoredObject(key, size, etag, content_type or DEFAULT_CONTENT_TYPE,
                                   datetime.fromtimestamp(int(modified.timestamp()), timezone.utc),  # whole seconds
                                   dict(user_meta or {}))
             self._commit(folder, stored, temporary)
@@ -258,23 +260,26 @@ def _content_file(folder: Path, content: str) -> Path:
     return folder / OBJECTS / content[:2] / content
 
 
-def _copy(body: Body, length: int, out: BinaryIO, content_md5: str | None, content_sha256: str | None) -> str:
-    """Copy exactly ``length`` bytes; check the digests the client declared; return the ETag."""
-    md5, sha256, left = hashlib.md5(), hashlib.sha256(), length
-    while left > 0:
-        chunk = body.read(min(_CHUNK, left))
+def _copy(body: Body, length: int | None, out: BinaryIO, content_md5: str | None,
+          content_sha256: str | None) -> tuple[str, int]:
+    """Copy exactly ``length`` bytes (or to the body's end); check the declared digests; return ETag and size."""
+    md5, sha256, copied = hashlib.md5(), hashlib.sha256(), 0
+    while length is None or copied < length:
+        chunk = body.read(_CHUNK if length is None else min(_CHUNK, length - copied))
         if not chunk:
-            raise OssError("IncompleteBody", f"the body ended after {length - left} of {length} bytes")
+            if length is None:
+                break
+            raise OssError("IncompleteBody", f"the body ended after {copied} of {length} bytes")
         md5.update(chunk)
         if content_sha256:
             sha256.update(chunk)
         out.write(chunk)
-        left -= len(chunk)
+        copied += len(chunk)
     if content_md5 is not None and content_md5 != base64.b64encode(md5.digest()).decode():
         raise OssError("InvalidDigest", "The Content-MD5 you specified is not the MD5 of the body.")
     if content_sha256 and content_sha256 != sha256.hexdigest():
         raise OssError("InvalidDigest", "The x-oss-content-sha256 you specified is not the SHA-256 of the body.")
-    return _etag(md5.hexdigest())
+    return _etag(md5.hexdigest()), copied
 
 
 def _etag(md5_hex: str) -> str:

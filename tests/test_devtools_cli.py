@@ -142,11 +142,11 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
         (["sign", "k", "--bucket", "Bad_Bucket", "--region", "r"], {}, "not a valid name"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--endpoint", "ftp://x"], {}, "http or https"),
         (["sign", "k", "--bogus"], {}, "unrecognized arguments: --bogus (see: python -m shared sign --help)"),
-        (["bogus"], {}, "invalid choice: 'bogus' (choose from 'sign', 'explain', 'serve', 'package') "
-                        "(see: python -m shared --help)"),
+        (["bogus"], {}, "invalid choice: 'bogus' (choose from 'sign', 'explain', 'serve', 'package', 'keygen', "
+                        "'token') (see: python -m shared --help)"),
         (["sign", ".", "--bucket", "examplebucket", "--region", "r"], {}, "'.' is a dot segment"),
         (["sign", "..", "--bucket", "examplebucket", "--region", "r"], {}, "so no URL can fetch it"),
-        ([], {}, "name a command: sign, explain, serve, package"),
+        ([], {}, "name a command: sign, explain, serve, package, keygen, token"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r"], {"OSS_CNAME": "maybe"},
          "OSS_CNAME must be true or false"),
     ],

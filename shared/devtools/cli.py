@@ -4,6 +4,8 @@
     explain   say whether a presigned URL is valid now, and if not why
     serve     serve the functions against a local, signature-checking bucket
     package   build one code zip per function for Function Compute
+    keygen    print a fresh API key (and its PRESIGN_API_KEYS entry), link key, JWT secret or webhook secret
+    token     print an HS256 JWT from PRESIGN_JWT_SECRET for trying the API
 
 Only the command that runs is imported: signing one URL does not pay for the packager or the server.
 Usage errors and missing credentials print one line on stderr and exit with status 2.
@@ -53,6 +55,16 @@ def _package() -> Command:
     return package
 
 
+def _keygen() -> Command:
+    from shared.devtools import keygen
+    return keygen
+
+
+def _token() -> Command:
+    from shared.devtools import token
+    return token
+
+
 # name: (the module that runs it, a one-line help, the description its --help shows)
 COMMANDS: dict[str, tuple[Callable[[], Command], str, str]] = {
     "sign": (_sign, "print a presigned URL", "Print an OSS Signature V4 presigned URL for KEY."),
@@ -63,6 +75,11 @@ COMMANDS: dict[str, tuple[Callable[[], Command], str, str]] = {
               "when OSS_BUCKET is set)."),
     "package": (_package, "build one code zip per function for Function Compute",
                 "One reproducible code zip per function for the Function Compute Python runtime."),
+    "keygen": (_keygen, "print a fresh secret for the configuration",
+               "Print a fresh secret: an API key and then its PRESIGN_API_KEYS entry (principal:sha256), a "
+               "LINK_SIGNING_KEYS entry (kid:secret), a PRESIGN_JWT_SECRET secret, or a webhook secret."),
+    "token": (_token, "print an HS256 JWT from PRESIGN_JWT_SECRET for trying the API",
+              "Print an HS256 JWT for principal --sub, signed with the first secret of PRESIGN_JWT_SECRET."),
 }
 
 

@@ -54,9 +54,11 @@ def logical_id(folder: str) -> str:
 
 def variables_read() -> set[str]:
     """Every configuration variable shared/ and functions/ read, by their calls on an environ mapping
-    and by the variable-name constants they keep (``VARIABLE = "LINK_SIGNING_KEYS"``)."""
+    and by the variable-name constants they keep (``VARIABLE = "LINK_SIGNING_KEYS"``). The development
+    tools are left out: no zip holds them, and what they set for local functions is not deployed."""
     names: set[str] = set()
-    for path in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]:
+    deployed = [path for path in (ROOT / "shared").rglob("*.py") if "devtools" not in path.relative_to(ROOT).parts]
+    for path in [*deployed, *(ROOT / "functions").rglob("*.py")]:
         text = path.read_text("utf-8")
         names.update(_ENVIRON_READ.findall(text), _PREFIXED.findall(text))
     return {name for name in names if name not in NOT_CONFIGURATION and not name.startswith("HTTP_")}

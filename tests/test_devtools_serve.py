@@ -1,37 +1,27 @@
-"""The README's run command: ``python -m shared serve`` starts, prints a download command that works,
-and stops cleanly on SIGINT, all within bounded time."""
+"""``python -m shared serve`` as a stranger uses it: the README's run command starts, every command it prints
+works when pasted into a shell, an upload reaches the webhook receiver through the object-created function,
+real-OSS mode checks its configuration first, and Ctrl-C stops everything. Real processes, bounded waits."""
 
 from __future__ import annotations
 
-import os
+import hashlib
+import json
 import re
+import secrets
 import shlex
-import shutil
-import signal
 import socket
 import subprocess
-import sys
-import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
-from processes import ROOT, free_port
+from processes import ROOT
+from serve_process import Served, free_ports, port_arguments, serve_environment
 
 README = (ROOT / "README.md").read_text("utf-8")
 SERVE = re.search(r"^python3 -m pip install -r requirements.txt && (python3 -m shared serve.*)$", README, re.M)
-
-
-def _read_until_ready(process: subprocess.Popen, timeout: float = 60) -> list[str]:
-    lines, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()  # type: ignore[union-attr]
-        if not line:
-            raise AssertionError(f"serve exited early: {lines}")
-        lines.append(line.rstrip("\n"))
-        if line.startswith("ready"):
-            return lines
-    raise AssertionError(f"serve was not ready within {timeout} s: {lines}")
+COMMAND_TIMEOUT = 30
 
 
 def _listening(port: int) -> bool:
@@ -39,54 +29,134 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_readme_run_command_serves_and_stops(tmp_path: Path) -> None:
+def _shell(command: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a pasted command line as a stranger's shell would."""
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                          env=serve_environment(ROOT, **env), cwd=ROOT)
+
+
+def _printed(lines: list[str], fragment: str) -> str:
+    return next(line.strip() for line in lines if fragment in line and "curl" in line)
+
+
+@dataclass
+class Local:
+    """serve against the local bucket, started once for this module."""
+
+    served: Served
+    lines: list[str]
+    ports: dict[str, int]
+    data: Path
+
+    @property
+    def api_key(self) -> str:
+        return str(json.loads((self.data / "dev-settings.json").read_text("utf-8"))["api_key"])
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
     assert SERVE, "README.md must start with the run command"
-    ports = [free_port() for _ in range(3)]
-    command = shlex.split(SERVE.group(1)) + ["--port", str(ports[0]), "--links-port", str(ports[1]),
-                                             "--oss-port", str(ports[2]), "--data", str(tmp_path / "oss")]
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, *command[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+    home = tmp_path_factory.mktemp("home")
+    ports = free_ports()
+    arguments = shlex.split(SERVE.group(1))[4:] + port_arguments(ports) + ["--data", str(home / "oss")]
+    served = Served(arguments, serve_environment(home))
     try:
-        lines = _read_until_ready(process)
-        download = next(line.strip() for line in lines if "redirect=1" in line)
-        if shutil.which("curl"):
-            body = subprocess.run(shlex.split(download), capture_output=True, timeout=30, check=True).stdout
-        else:
-            api_key = re.search(r"X-Api-Key: ([^']+)", download).group(1)  # type: ignore[union-attr]
-            url = re.search(r"'(http[^']+)'$", download).group(1)  # type: ignore[union-attr]
-            body = requests.get(url, headers={"X-Api-Key": api_key}, timeout=30).content
-        assert body == b"Hello from the local OSS bucket!\n"
+        yield Local(served, served.ready(), ports, home / "oss")
     finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-    assert not any(_listening(port) for port in ports)
-    assert (tmp_path / "oss" / "dev-settings.json").stat().st_mode & 0o077 == 0
+        served.kill()
 
 
-def test_a_taken_port_is_named(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "shared", "serve", "--port", str(port), "--data", str(tmp_path)],
-                              cwd=ROOT, env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True,
-                              timeout=60)
-    assert done.returncode == 2 and f"port {port}" in done.stderr and "Traceback" not in done.stderr
+def test_the_printed_download_works_without_sending_the_key_to_the_bucket(local: Local) -> None:
+    download = _printed(local.lines, "redirect=1")
+    assert not re.search(r" -[a-zA-Z]*L", download)  # curl -L would send the key on to the bucket
+    done = _shell(download)
+    assert (done.returncode, done.stdout) == (0, "Hello from the local OSS bucket!\n"), done.stderr
 
 
-@pytest.mark.parametrize("variable", ["OSS_BUCKET"])
-def test_real_oss_settings_are_announced(tmp_path: Path, variable: str) -> None:
-    ports = [free_port() for _ in range(2)]
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1", variable: "realbucket",
-           "OSS_REGION": "cn-hangzhou", "PRESIGN_API_KEYS": "a:" + "0" * 64, "PRESIGN_POLICY": '{"principals": {}}'}
-    process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(ports[0]), "--links-port",
-                                str(ports[1]), "--data", str(tmp_path / "unused")], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def test_the_printed_url_request_and_link_work(local: Local) -> None:
+    asked = json.loads(_shell(_printed(local.lines, "/presign?key=hello.txt'")).stdout)
+    assert asked["key"] == "hello.txt" and asked["url"].startswith(f"http://127.0.0.1:{local.ports['--oss-port']}/")
+    link = json.loads(_shell(_printed(local.lines, "/links'")).stdout)["link"]
+    assert link.startswith(f"http://127.0.0.1:{local.ports['--links-port']}/d/")
+    done = _shell(f"curl -sL '{link}'")
+    assert done.stdout == "Hello from the local OSS bucket!\n"
+
+
+def test_the_readme_upload_reaches_the_webhook_receiver(local: Local) -> None:
+    upload = next(line for line in README.splitlines() if "curl -sT -" in line)
+    upload = upload.replace("127.0.0.1:9000", f"127.0.0.1:{local.ports['--port']}")
+    done = _shell(upload, API_KEY=local.api_key)
+    assert done.returncode == 0, done.stderr
+    key = re.search(r"key=([^&']+)", upload).group(1)  # type: ignore[union-attr]
+    delivered = local.served.until(lambda line: line.startswith("webhook") and f"/{key} " in line)
+    assert "verified" in delivered and "x-oss-signature" not in delivered
+
+
+def test_a_chunked_upload_from_stdin_is_stored_and_announced(local: Local) -> None:
+    put = json.loads(_shell(f"curl -s -H 'X-Api-Key: {local.api_key}' "
+                            f"'http://127.0.0.1:{local.ports['--port']}/presign?key=piped/log.txt&method=PUT'").stdout)
+    done = _shell(f"printf 'line one\\nline two\\n' | curl -sS -f -T - '{put['url']}'")
+    assert done.returncode == 0, done.stdout + done.stderr
+    local.served.until(lambda line: line.startswith("webhook") and "/piped/log.txt " in line)
+    got = json.loads(_shell(f"curl -s -H 'X-Api-Key: {local.api_key}' "
+                            f"'http://127.0.0.1:{local.ports['--port']}/presign?key=piped/log.txt'").stdout)
+    assert _shell(f"curl -s '{got['url']}'").stdout == "line one\nline two\n"
+
+
+def test_ctrl_c_stops_every_process_and_frees_every_port(local: Local) -> None:
+    assert local.served.interrupt() == 0
+    assert local.served.out[-1] == "stopped"
+    assert not any(_listening(port) for port in local.ports.values())
+    assert (local.data / "dev-settings.json").stat().st_mode & 0o077 == 0
+    assert not any("Traceback" in line for line in local.served.err)
+
+
+def _real_oss(tmp_path: Path, **overrides: str) -> tuple[dict[str, str], dict[str, str], str]:
+    api_key = "key-" + secrets.token_urlsafe(16)
+    policy = {"principals": {"me": [{"bucket": "realbucket", "prefix": "", "methods": ["GET"]}]}}
+    env = serve_environment(tmp_path, OSS_BUCKET="realbucket", OSS_REGION="cn-hangzhou",
+                            OSS_ACCESS_KEY_ID="LTAI5tREAL" + secrets.token_hex(4),
+                            OSS_ACCESS_KEY_SECRET=secrets.token_urlsafe(20),
+                            PRESIGN_API_KEYS="me:" + hashlib.sha256(api_key.encode()).hexdigest(),
+                            PRESIGN_POLICY=json.dumps(policy), LINK_SIGNING_KEYS="k1:" + secrets.token_urlsafe(32))
+    env.update(overrides)
+    ports = {option: port for option, port in free_ports().items() if option in ("--port", "--links-port")}
+    return {name: value for name, value in env.items() if value}, ports, api_key
+
+
+def test_real_oss_mode_prints_commands_the_shell_expands(tmp_path: Path) -> None:
+    env, ports, api_key = _real_oss(tmp_path)
+    served = Served(port_arguments(ports) + ["--data", str(tmp_path / "unused")], env)
     try:
-        lines = _read_until_ready(process)
-        assert any("real OSS" in line for line in lines)
-        assert not (tmp_path / "unused").exists()
+        lines = served.ready()
+        assert any("real OSS" in line for line in lines) and not (tmp_path / "unused").exists()
+        asked = _shell(_printed(lines, "/presign?key="), API_KEY=api_key)
+        url = json.loads(asked.stdout)["url"]
+        assert url.startswith("https://realbucket.oss-cn-hangzhou.aliyuncs.com/")
     finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        status = served.interrupt()
+    assert status == 0
+
+
+@pytest.mark.parametrize(("unset", "named"), [("OSS_REGION", "OSS_REGION"), ("PRESIGN_POLICY", "PRESIGN_POLICY"),
+                                              ("LINK_SIGNING_KEYS", "LINK_SIGNING_KEYS"),
+                                              ("OSS_ACCESS_KEY_SECRET", "OSS_ACCESS_KEY_SECRET")])
+def test_real_oss_mode_refuses_a_configuration_that_would_answer_500(tmp_path: Path, unset: str, named: str) -> None:
+    env, ports, _ = _real_oss(tmp_path, **{unset: ""})
+    served = Served(port_arguments(ports), env)
+    status = served.wait(COMMAND_TIMEOUT)
+    assert status == 2 and served.out == [] and len(served.err) == 1
+    assert served.err[0].startswith("error: ") and named in served.err[0]
+    assert not any(_listening(port) for port in ports.values())
+
+
+def test_the_readme_links_example_posts_to_the_links_port() -> None:
+    section = README.split("## Links for emails", 1)[1].split("\n## ", 1)[0]
+    assert "--port 9001" in section and "localhost:9001/links" in section and ":9000" not in section
+
+
+def test_no_readme_command_follows_a_redirect_with_the_api_key() -> None:
+    for line in README.splitlines():
+        words = line.split()
+        if "curl" in words and any(word in ("-L", "-sL") for word in words):
+            assert "X-Api-Key" not in line and "Authorization" not in line, line

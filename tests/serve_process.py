@@ -98,10 +98,21 @@ class Served:
         return self.wait(timeout)
 
     def kill(self) -> None:
-        """Make sure the process is gone (a failed test's clean-up)."""
+        """Make sure serve and its functions are gone (a failed test's clean-up): SIGINT, so that serve stops
+        its functions' process groups, and SIGKILL only if it does not end in time."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.kill()
 
 
 FAKE_FRAMEWORK = '''#!{python}

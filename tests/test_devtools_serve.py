@@ -126,16 +126,13 @@ def _real_oss(tmp_path: Path, **overrides: str) -> tuple[dict[str, str], dict[st
 
 def test_real_oss_mode_prints_commands_the_shell_expands(tmp_path: Path) -> None:
     env, ports, api_key = _real_oss(tmp_path)
-    served = Served(port_arguments(ports) + ["--data", str(tmp_path / "unused")], env)
-    try:
+    with Served(port_arguments(ports) + ["--data", str(tmp_path / "unused")], env) as served:
         lines = served.ready()
         assert any("real OSS" in line for line in lines) and not (tmp_path / "unused").exists()
         asked = _shell(_printed(lines, "/presign?key="), API_KEY=api_key)
         url = json.loads(asked.stdout)["url"]
         assert url.startswith("https://realbucket.oss-cn-hangzhou.aliyuncs.com/")
-    finally:
-        status = served.interrupt()
-    assert status == 0
+        assert served.interrupt() == 0
 
 
 @pytest.mark.parametrize(("unset", "named"), [("OSS_REGION", "OSS_REGION"), ("PRESIGN_POLICY", "PRESIGN_POLICY"),
@@ -143,8 +140,8 @@ def test_real_oss_mode_prints_commands_the_shell_expands(tmp_path: Path) -> None
                                               ("OSS_ACCESS_KEY_SECRET", "OSS_ACCESS_KEY_SECRET")])
 def test_real_oss_mode_refuses_a_configuration_that_would_answer_500(tmp_path: Path, unset: str, named: str) -> None:
     env, ports, _ = _real_oss(tmp_path, **{unset: ""})
-    served = Served(port_arguments(ports), env)
-    status = served.wait(COMMAND_TIMEOUT)
+    with Served(port_arguments(ports), env) as served:
+        status = served.wait(COMMAND_TIMEOUT)
     assert status == 2 and served.out == [] and len(served.err) == 1
     assert served.err[0].startswith("error: ") and named in served.err[0]
     assert not any(_listening(port) for port in ports.values())

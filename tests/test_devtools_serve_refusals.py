@@ -17,8 +17,8 @@ PROMPTLY = 10.0  # seconds: well under serve's 60 s start timeout
 
 def _refused(arguments: list[str], env: dict[str, str]) -> str:
     """Run serve, expect exit status 2 with nothing on stdout and one line on stderr; that line."""
-    served = Served(arguments, env)
-    status = served.wait(PROMPTLY * 3)
+    with Served(arguments, env) as served:
+        status = served.wait(PROMPTLY * 3)
     assert (status, served.out) == (2, []), served.err
     assert len(served.err) == 1 and served.err[0].startswith("error: "), served.err
     return served.err[0]
@@ -79,8 +79,8 @@ def test_data_that_is_not_a_folder_is_one_line(tmp_path: Path, make: str) -> Non
 def test_a_function_that_dies_while_starting_stops_serve_with_its_last_lines(tmp_path: Path) -> None:
     ports = free_ports()
     env = serve_environment(tmp_path, PATH=fake_framework(tmp_path / "bin"), FAKE_LINKS="die")
-    served = Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], env)
-    status = served.wait(PROMPTLY * 3)
+    with Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], env) as served:
+        status = served.wait(PROMPTLY * 3)
     assert status == 1 and not any(line.startswith("ready") for line in served.out)
     text = "\n".join(served.err)
     assert "the links function exited with status 3" in text and "ImportError: cannot import the handler" in text
@@ -91,13 +91,10 @@ def test_a_function_that_dies_while_starting_stops_serve_with_its_last_lines(tmp
 def test_a_function_that_dies_after_start_up_stops_serve(tmp_path: Path) -> None:
     ports = free_ports()
     env = serve_environment(tmp_path, PATH=fake_framework(tmp_path / "bin"), FAKE_ON_OBJECT_CREATED="die-later")
-    served = Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], env)
-    try:
+    with Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], env) as served:
         served.ready()
         socket.create_connection(("127.0.0.1", ports["--on-created-port"]), timeout=5).close()
         status = served.wait(PROMPTLY)
-    finally:
-        served.kill()
     assert status == 1
     text = "\n".join(served.err)
     assert "the on_object_created function exited with status 4" in text and "worker crashed" in text
@@ -107,14 +104,11 @@ def test_a_function_that_dies_after_start_up_stops_serve(tmp_path: Path) -> None
 def test_ctrl_c_while_the_functions_start_stops_at_once(tmp_path: Path) -> None:
     ports = free_ports()
     env = serve_environment(tmp_path, PATH=fake_framework(tmp_path / "bin"), FAKE_PRESIGN="hang")
-    served = Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], env)
-    try:
+    with Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], env) as served:
         served.until_stderr("[presign] presign: importing slowly")  # the functions are starting; presign never will
         asked = time.monotonic()
         status = served.interrupt(PROMPTLY)
         assert time.monotonic() - asked < PROMPTLY
-    finally:
-        served.kill()
     assert status == 0 and served.out[-1] == "stopped"
     assert not any(_listening(port) for port in ports.values())
 
@@ -125,9 +119,6 @@ def test_settings_written_by_an_older_serve_still_load(tmp_path: Path) -> None:
            "link_key": "dev:" + "x" * 43}
     (tmp_path / "oss" / "dev-settings.json").write_text(json.dumps(old), "utf-8")
     ports = free_ports()
-    served = Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], serve_environment(tmp_path))
-    try:
+    with Served(port_arguments(ports) + ["--data", str(tmp_path / "oss")], serve_environment(tmp_path)) as served:
         lines = served.ready()
-    finally:
-        status = served.interrupt()
-    assert status == 0 and any("X-Api-Key: dev-old" in line for line in lines)
+        assert served.interrupt() == 0 and any("X-Api-Key: dev-old" in line for line in lines)

@@ -4,6 +4,7 @@ and that the same sources give the same bytes."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from events import fc3_event, load_event
 
+from shared.devtools import package as packager
 from shared.devtools.cli import main
 from shared.devtools.package import (
     FILE_MODE,
@@ -24,6 +26,8 @@ from shared.devtools.package import (
     Package,
     build,
     build_vendored,
+    compile_bytecode,
+    find_interpreter,
     function_names,
     pip_command,
     runtime_requirements,
@@ -115,6 +119,7 @@ def test_zip_holds_the_function_shared_and_requests_only(packages: dict[str, Pac
     tops = {name.split("/", 1)[0] for name in entries if "/" in name}
     assert {"requests", "urllib3", "idna", "certifi", "charset_normalizer"} <= tops
     assert not tops & {"flask", "functions_framework", "werkzeug", "gunicorn", "pytest", "bin", "tests"}
+    # built without an interpreter of the target version: no bytecode at all, none from the working tree
     assert not [name for name in entries if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
     assert not [name for name in entries if name.split("/")[-1] in ("RECORD", "INSTALLER", "REQUESTED")]
 
@@ -184,6 +189,102 @@ def test_a_changed_source_changes_the_bytes(vendored: Path, packages: dict[str, 
         file.write("\n")
     package, = build(["presign"], tmp_path / "out", root=root, vendor_dir=vendored)
     assert package.sha256 != packages["presign"].sha256
+
+
+# --- bytecode: only from an interpreter of the target version, and reproducible ---------------------
+
+TAG = sys.implementation.cache_tag  # cpython-3XX of the interpreter running the tests
+VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.fixture(scope="module")
+def compiled(vendored: Path, tmp_path_factory: pytest.TempPathFactory) -> Package:
+    """The presign zip with bytecode compiled by this interpreter, as for a runtime of its version."""
+    return build(["presign"], tmp_path_factory.mktemp("compiled"), vendor_dir=vendored, python=sys.executable)[0]
+
+
+def test_bytecode_sits_beside_every_module_checked_against_its_source(compiled: Package) -> None:
+    with zipfile.ZipFile(compiled.path) as archive:
+        entries = set(archive.namelist())
+        modules = sorted(name for name in entries if name.endswith(".py"))
+        expected = {importlib.util.cache_from_source(name) for name in modules}
+        assert {name for name in entries if name.endswith(".pyc")} == expected
+        assert all(f".{TAG}.pyc" in name for name in expected)
+        assert f"shared/oss/__pycache__/signer.{TAG}.pyc" in entries
+        for name in ("shared/oss/signer.py", "index.py", "requests/__init__.py"):
+            pyc = archive.read(importlib.util.cache_from_source(name))
+            assert pyc[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(pyc[4:8], "little") == 0b11  # PEP 552: hash-based, checked against the source
+            assert pyc[8:16] == importlib.util.source_hash(archive.read(name))  # no mtime anywhere
+
+
+def test_bytecode_is_reproducible(vendored: Path, compiled: Package, tmp_path: Path) -> None:
+    first = copy_sources(tmp_path / "first")
+    second = copy_sources(tmp_path / "second")
+    for path in second.rglob("*"):
+        os.utime(path, (1_900_000_000, 1_900_000_000))
+    built = [build(["presign"], tmp_path / f"out-{root.name}", root=root, vendor_dir=vendored, python=sys.executable)
+             for root in (first, second)]
+    assert built[0][0].path.read_bytes() == built[1][0].path.read_bytes()
+    assert built[0][0].sha256 == compiled.sha256
+
+
+def test_unpacked_zip_imports_its_bytecode(compiled: Package, tmp_path: Path) -> None:
+    folder = tmp_path / "code"
+    with zipfile.ZipFile(compiled.path) as archive:
+        archive.extractall(folder)
+    event, expected = SMOKE["presign"]
+    result = subprocess.run([sys.executable, "-I", "-S", "-B", "-v", "-c", RUNNER], cwd=folder, env=ENVIRONMENT,
+                            input=json.dumps(event).encode(), capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+    assert {key: report["answer"][key] for key in expected} == expected
+    log = result.stderr.decode()
+    assert f"code object from '{folder / 'shared' / 'oss' / '__pycache__' / f'signer.{TAG}.pyc'}'" in log
+
+
+def test_a_failed_compile_says_why(tmp_path: Path) -> None:
+    def failing(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "", "Traceback\n  File \"x.py\"\nSyntaxError: invalid syntax")
+    with pytest.raises(UpstreamError, match="could not compile the sources .1.: .*SyntaxError: invalid syntax"):
+        compile_bytecode({"x.py": tmp_path / "x.py"}, "python3.10", tmp_path, runner=failing)
+
+
+def _fake_python(folder: Path, version: str, reports: str, status: int = 0) -> None:
+    folder.mkdir(exist_ok=True)
+    script = folder / f"python{version}"
+    script.write_text(f"#!/bin/sh\necho {reports}\nexit {status}\n")
+    script.chmod(0o755)
+
+
+def test_the_interpreter_must_be_exactly_the_target_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert find_interpreter(VERSION) == sys.executable  # the running one, when it matches
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert find_interpreter("3.97") is None  # nothing on PATH
+    _fake_python(tmp_path / "bin", "3.97", "3.97")
+    assert find_interpreter("3.97") == str(tmp_path / "bin" / "python3.97")
+    _fake_python(tmp_path / "bin", "3.98", "3.9")  # another version behind the name
+    assert find_interpreter("3.98") is None
+    _fake_python(tmp_path / "bin", "3.99", "3.99", status=127)  # a shim that fails
+    assert find_interpreter("3.99") is None
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-bytecode"]], ids=["found", "no-bytecode"])
+def test_command_adds_bytecode_only_from_a_matching_interpreter(flags: list[str], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = []
+
+    def matching_for_3_12(version: str) -> str | None:
+        asked.append(version)
+        return sys.executable if version == "3.12" else None
+    monkeypatch.setattr(packager, "find_interpreter", matching_for_3_12)
+    for version in ("3.10", "3.12"):
+        out = tmp_path / version
+        assert main(["package", "--function", "presign", "--out", str(out), "--no-vendor",
+                     "--python-version", version, *flags], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+        pycs = [name for name in zipfile.ZipFile(out / "presign.zip").namelist() if name.endswith(".pyc")]
+        assert bool(pycs) == (version == "3.12" and not flags)
+    assert asked == ([] if flags else ["3.10", "3.12"])
 
 
 # --- pip, requirements and the command line --------------------------------------------------------

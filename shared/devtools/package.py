@@ -6,15 +6,22 @@ FC handler needs from ``requirements.txt`` (``requests`` and its dependencies), 
 target Python and platform. functions-framework and Flask stay out: they serve the container path.
 
 The same sources give the same bytes: entries sorted by name, every timestamp 1980-01-01 00:00, every
-mode 0644, no ``__pycache__``, no tests, no console scripts, no install-time pip records.
+mode 0644, no tests, no console scripts, no install-time pip records, and no ``__pycache__`` from the
+working tree. Bytecode is added only when an interpreter of exactly the target version is at hand
+(this one, or ``python3.10``/``python3.12`` on PATH): ``__pycache__/*.cpython-3XX.pyc`` beside every
+module, compiled hash-based (``CHECKED_HASH``: no mtimes inside, and still checked against the source)
+with a fixed hash seed, so the bytes depend on the sources and that interpreter alone. Function
+Compute's code folder is read-only, so without it every cold start compiles every module it imports.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +40,7 @@ PLATFORM = "manylinux2014_x86_64"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 FILE_MODE = 0o100644  # a regular file, rw-r--r--
 PIP_TIMEOUT = 300.0
+COMPILE_TIMEOUT = 300.0
 _SKIPPED_DIRS = frozenset({"__pycache__", "tests", ".pytest_cache", ".mypy_cache"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _PIP_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})  # differ per install
@@ -107,6 +115,52 @@ def vendor(requirements: Sequence[str], target: Path, *, python_version: str, fi
         raise UpstreamError(f"pip install {' '.join(requirements)} failed ({result.returncode}): {last}")
 
 
+def find_interpreter(python_version: str, *, runner: Runner = subprocess.run) -> str | None:
+    """An interpreter of exactly this version: the running one if it is, else ``python3.X`` on PATH, else None."""
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == python_version:
+        return sys.executable
+    found = shutil.which(f"python{python_version}")
+    if found is None:
+        return None
+    try:  # a name on PATH may be a shim that fails, or another version behind the name
+        result = runner([found, "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                        capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if result.returncode == 0 and result.stdout.strip() == python_version else None
+
+
+# Run by the target interpreter: compile each (source, name in the zip); print the .pyc names as JSON.
+_COMPILER = """
+import importlib.util, json, os, py_compile, sys
+scratch, written = sys.argv[1], []
+for source, name in json.load(sys.stdin):
+    pyc = importlib.util.cache_from_source(name)
+    py_compile.compile(source, cfile=os.path.join(scratch, pyc), dfile=name, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    written.append(pyc)
+json.dump(written, sys.stdout)
+"""
+
+
+def compile_bytecode(entries: dict[str, Path], python: str, scratch: Path, *,
+                     runner: Runner = subprocess.run) -> dict[str, Path]:
+    """The ``__pycache__`` entry of every module in ``entries``, compiled by ``python`` into ``scratch``."""
+    sources = [[str(path), name] for name, path in sorted(entries.items()) if name.endswith(".py")]
+    command = [python, "-S", "-s", "-c", _COMPILER, str(scratch)]
+    # Set and frozenset constants are marshalled in hash order: a fixed seed keeps the bytes the same.
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("PYTHON")}
+    try:
+        result = runner(command, input=json.dumps(sources), capture_output=True, text=True, timeout=COMPILE_TIMEOUT,
+                        env={**environ, "PYTHONHASHSEED": "0"})
+    except subprocess.TimeoutExpired:
+        raise UpstreamError(f"compiling bytecode did not finish within {COMPILE_TIMEOUT:.0f} s") from None
+    if result.returncode != 0:
+        last = " | ".join(line.strip() for line in (result.stderr or "").strip().splitlines()[-3:])
+        raise UpstreamError(f"{python} could not compile the sources ({result.returncode}): {last}")
+    return {name: scratch / name for name in json.loads(result.stdout)}
+
+
 def _files(folder: Path, prefix: str, *, vendored: bool = False) -> Iterator[tuple[str, Path]]:
     """(name in the zip, file) for every file under ``folder`` that belongs in a package."""
     for directory, subdirs, names in os.walk(folder):
@@ -162,25 +216,31 @@ def package_info(function: str, path: Path) -> Package:
     return Package(function, path, len(data), hashlib.sha256(data).hexdigest())
 
 
-def build(functions: Sequence[str], out_dir: Path, *, root: Path = ROOT,
-          vendor_dir: Path | None = None) -> list[Package]:
-    """Build ``<out_dir>/<function>.zip`` for each function, with the already vendored tree (or none)."""
+def build(functions: Sequence[str], out_dir: Path, *, root: Path = ROOT, vendor_dir: Path | None = None,
+          python: str | None = None) -> list[Package]:
+    """Build ``<out_dir>/<function>.zip`` for each function, with the already vendored tree (or none), and
+    with bytecode compiled by ``python`` (an interpreter of the target version) when one is given."""
     packages = []
-    for function in functions:
-        path = out_dir / f"{function}.zip"
-        write_zip(package_entries(function, root=root, vendor_dir=vendor_dir), path)
-        packages.append(package_info(function, path))
+    with tempfile.TemporaryDirectory(prefix="fc-bytecode-") as scratch:
+        for function in functions:
+            path = out_dir / f"{function}.zip"
+            entries = package_entries(function, root=root, vendor_dir=vendor_dir)
+            if python is not None:
+                entries.update(compile_bytecode(entries, python, Path(scratch) / function))
+            write_zip(entries, path)
+            packages.append(package_info(function, path))
     return packages
 
 
 def build_vendored(functions: Sequence[str], out_dir: Path, *, root: Path = ROOT, python_version: str = "3.10",
-                   find_links: Path | None = None, runner: Runner = subprocess.run) -> list[Package]:
+                   find_links: Path | None = None, python: str | None = None,
+                   runner: Runner = subprocess.run) -> list[Package]:
     """Vendor the runtime requirements once into a fresh folder, then build every zip with them."""
     requirements = runtime_requirements(root / "requirements.txt")
     with tempfile.TemporaryDirectory(prefix="fc-vendor-") as scratch:
         target = Path(scratch) / "site"
         vendor(requirements, target, python_version=python_version, find_links=find_links, runner=runner)
-        return build(functions, out_dir, root=root, vendor_dir=target)
+        return build(functions, out_dir, root=root, vendor_dir=target, python=python)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -194,6 +254,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="install wheels from this folder only (offline, pinned builds)")
     parser.add_argument("--no-vendor", action="store_true",
                         help="leave the requirements out (they come from a layer or are already on the runtime)")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="leave the .pyc files out (they are added only when the target's python3.X is found)")
 
 
 def run(args: argparse.Namespace, *, stdout: IO[str], **_: object) -> int:
@@ -204,10 +266,12 @@ def run(args: argparse.Namespace, *, stdout: IO[str], **_: object) -> int:
     if unknown or not functions:
         raise InvalidArgument("function", f"no function {', '.join(map(repr, unknown)) or 'at all'} in "
                                           f"functions/*/index.py; known: {', '.join(known) or 'none'}")
+    python = None if args.no_bytecode else find_interpreter(args.python_version)
     if args.no_vendor:
-        packages = build(functions, args.out)
+        packages = build(functions, args.out, python=python)
     else:
-        packages = build_vendored(functions, args.out, python_version=args.python_version, find_links=args.find_links)
+        packages = build_vendored(functions, args.out, python_version=args.python_version, find_links=args.find_links,
+                                  python=python)
     for package in packages:
         stdout.write(package.describe() + "\n")
     return 0

@@ -12,9 +12,12 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import IO
 
 from shared.clock import iso8601
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import IO
 
 
 def url_digest(url: str) -> str:

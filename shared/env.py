@@ -7,10 +7,12 @@ the features' settings say that). Every mistake is a ConfigError naming the vari
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import overload
-from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import overload
 
 # The words of a yes/no value, in variables and in request fields alike.
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -36,10 +38,11 @@ def flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
     raise ConfigError(name, f"{name} must be true or false, got {raw!r}")
 
 
-@overload
-def seconds(environ: Mapping[str, str], name: str, default: int, *, high: int) -> int: ...
-@overload
-def seconds(environ: Mapping[str, str], name: str, default: None, *, high: int) -> int | None: ...
+if TYPE_CHECKING:
+    @overload
+    def seconds(environ: Mapping[str, str], name: str, default: int, *, high: int) -> int: ...
+    @overload
+    def seconds(environ: Mapping[str, str], name: str, default: None, *, high: int) -> int | None: ...
 
 
 def seconds(environ: Mapping[str, str], name: str, default: int | None, *, high: int) -> int | None:
@@ -88,6 +91,8 @@ def base_url(environ: Mapping[str, str], name: str) -> str | None:
     raw = text(environ, name)
     if raw is None:
         return None
+    from urllib.parse import urlsplit  # only a URL setting needs it: not at every cold start
+
     try:
         parts = urlsplit(raw)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)

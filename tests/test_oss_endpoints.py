@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from shared.credentials import Credentials
-from shared.oss.endpoints import CNAME, PATH, VIRTUAL, default_endpoint, parse_endpoint
+from shared.oss.endpoints import CNAME, PATH, VIRTUAL, bucket_site, default_endpoint, parse_endpoint
 from shared.oss.signer import presign
 
 AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
@@ -53,3 +53,14 @@ def test_styles() -> None:
 def test_default_endpoints() -> None:
     assert default_endpoint("cn-beijing") == "oss-cn-beijing.aliyuncs.com"
     assert default_endpoint("cn-beijing", internal=True) == "oss-cn-beijing-internal.aliyuncs.com"
+
+
+@pytest.mark.parametrize("region", ["cn-hangzhou", "CN-Beijing", "ap-southeast-1", "x", "us-east-1"])
+@pytest.mark.parametrize("path_style", [False, True], ids=["virtual", "path"])
+def test_the_default_endpoint_is_what_parsing_it_gives(region: str, path_style: bool) -> None:
+    # The signer builds a region's default endpoint without parsing it (urllib.parse stays out of cold starts).
+    parsed = parse_endpoint(default_endpoint(region), path_style=path_style)
+    site = bucket_site("examplebucket", region, None, False, path_style, None, None)
+    assert site.base_url == parsed.base_url("examplebucket")
+    assert site.base_url == bucket_site("examplebucket", region, default_endpoint(region), False, path_style, None,
+                                        None).base_url

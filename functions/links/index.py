@@ -12,7 +12,6 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
     sys.path.insert(0, os.path.dirname(os.path.dirname(_HERE)))
 
 from shared.http.fc import serve_fc_event  # noqa: E402
-from shared.http.wsgi import serve_wsgi  # noqa: E402
 from shared.links.wiring import build_links_app  # noqa: E402
 
 APP = build_links_app(os.environ)
@@ -25,4 +24,6 @@ def handler(event: object, context: object) -> dict[str, object]:
 
 def wsgi_handler(environ: dict[str, object], start_response: Callable[..., object]) -> Iterable[bytes]:
     """WSGI application."""
+    from shared.http.wsgi import serve_wsgi  # the FC 3.0 path never needs it: not at cold start
+
     return serve_wsgi(APP, environ, start_response)

@@ -7,7 +7,6 @@ check failed; it never carries the token or a secret.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -132,6 +131,8 @@ def _decode_json(segment: str, part: str) -> dict[str, object]:
 
 
 def _b64encode(raw: bytes) -> str:
+    import base64  # a token's first use, not the cold start, pays for it
+
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -139,6 +140,8 @@ def _b64decode(segment: str) -> bytes:
     """Decode unpadded base64url; padding, whitespace, other alphabets and stray bits are refused."""
     if not _BASE64URL.fullmatch(segment) or len(segment) % 4 == 1:
         raise ValueError("not base64url")
+    import base64
+
     raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     if _b64encode(raw) != segment:  # non-zero unused bits: a second spelling of the same bytes
         raise ValueError("not canonical base64url")

@@ -9,6 +9,7 @@
     profile.py     ~/.alibabacloud/credentials.ini
     chain.py       the documented order, and default_provider()
     cache.py       refresh ahead of expiry, single flight, keep valid credentials on failure
+    log.py         the shared.credentials logger, logging imported only when a record could show
     invocation.py  the FC invocation being served: its context bound, its credentials asked first
 
 Importing this package costs only the value class: everything else loads on first use (PEP 562), so
@@ -17,8 +18,6 @@ that the signer, which needs ``Credentials`` alone, stays cheap to import in ser
 """
 
 from __future__ import annotations
-
-from importlib import import_module
 
 from shared.credentials.value import Credentials
 
@@ -48,6 +47,8 @@ def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
     value = getattr(import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value

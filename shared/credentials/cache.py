@@ -14,17 +14,14 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
 
 from shared.clock import Clock, utc_now
+from shared.credentials import log
 from shared.credentials.provider import CredentialsProvider
 from shared.credentials.value import SAFETY_MARGIN, Credentials
 from shared.errors import CredentialsError, CredentialsUnavailable
-
-logger = logging.getLogger("shared.credentials")
 
 REFRESH_AHEAD = timedelta(minutes=15)
 RETRY_AFTER = timedelta(seconds=30)  # valid credentials are not refreshed again sooner than this
@@ -32,11 +29,14 @@ FAILURE_BACKOFF = timedelta(seconds=5)  # after a failure, callers without valid
 UNAVAILABLE = "credentials unavailable"
 
 
-class _Entry(NamedTuple):
+class _Entry:
     """Cached credentials with the time they were fetched, swapped in as one value."""
 
-    credentials: Credentials
-    fetched_at: datetime
+    __slots__ = ("credentials", "fetched_at")
+
+    def __init__(self, credentials: Credentials, fetched_at: datetime) -> None:
+        self.credentials = credentials
+        self.fetched_at = fetched_at
 
 
 class CredentialsCache:
@@ -103,7 +103,7 @@ class CredentialsCache:
         """Return still-valid cached credentials (with a warning), or raise CredentialsUnavailable."""
         if entry is not None and self._usable(entry, now):
             if warn:
-                logger.warning("credential refresh failed, keeping the cached credentials until %s: %s",
+                log.warning("credential refresh failed, keeping the cached credentials until %s: %s",
                                _expiration(entry), exc.message)
             return entry.credentials
         detail = exc.message.removeprefix(f"{UNAVAILABLE}: ")

@@ -17,12 +17,11 @@ refresh-ahead cache.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from shared.clock import Clock, utc_now
+from shared.credentials import log
 from shared.credentials.cache import UNAVAILABLE, CredentialsCache
 from shared.credentials.imds import MetadataSource
 from shared.credentials.profile import CredentialsFileSource
@@ -33,7 +32,9 @@ from shared.credentials.uri import CredentialsUriSource
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError, CredentialsUnavailable
 
-logger = logging.getLogger("shared.credentials")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class CredentialsChain:
@@ -59,10 +60,10 @@ class CredentialsChain:
             except SourceNotConfigured as exc:
                 outcomes.append(f"{exc.message} [skipped]")
             except CredentialsError as exc:
-                logger.warning("credential source failed, trying the next: %s", exc.message)
+                log.warning("credential source failed, trying the next: %s", exc.message)
                 outcomes.append(f"{exc.message} [failed]")
             else:
-                logger.info("using credentials from %s", _name(source))
+                log.info("using credentials from %s", _name(source))
                 self.source = source
                 return credentials
         raise CredentialsUnavailable(UNAVAILABLE, "no source gave credentials; " + "; ".join(outcomes))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
-from urllib.parse import quote
 
 from shared.clock import parse_iso8601
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Any
 
 _FIELDS = ("AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration")
 _MAX_UPSTREAM_MESSAGE = 200
@@ -74,6 +76,8 @@ def ensure_unexpired(source: str, credentials: Credentials, *, now: datetime) ->
 
 def redact(text: str, secrets: tuple[str | None, ...]) -> str:
     """Shorten an upstream message and hide every secret in it, raw or percent-encoded (once or twice)."""
+    from urllib.parse import quote  # a failed upstream call's, not the cold start's
+
     for secret in secrets:
         if not secret:
             continue

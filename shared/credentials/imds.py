@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-from urllib.parse import quote
 
 from shared.clock import Clock, utc_now
 from shared.credentials.document import credentials_from_document, decode_json, require_success_code
@@ -23,6 +21,10 @@ from shared.credentials.transport import base_url, send
 from shared.credentials.value import Credentials
 from shared.env import flag
 from shared.errors import CredentialsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_ENDPOINT = "http://100.100.100.200"
 TOKEN_PATH = "/latest/api/token"
@@ -72,6 +74,8 @@ class MetadataSource:
         """Fetch a token, find the role, and return the role's current credentials."""
         headers = self._token_headers()
         role = self.role_name or self._discover_role(headers)
+        from urllib.parse import quote  # reached only on ECS: not at every cold start
+
         response = self._get(CREDENTIALS_PATH + quote(role, safe=""), headers)
         if response.status_code == 404:
             raise CredentialsError(self.name, f"the instance has no RAM role named {role!r} (HTTP 404)")

@@ -13,11 +13,9 @@
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from shared.clock import Clock
 from shared.credentials.imds import MetadataSource, imds_endpoint
@@ -33,6 +31,10 @@ from shared.credentials.sts import (
 from shared.credentials.value import Credentials
 from shared.env import flag
 from shared.errors import CredentialsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Any
 
 TYPES = ("access_key", "ecs_ram_role", "ram_role_arn", "oidc_role_arn")
 
@@ -100,6 +102,8 @@ class CredentialsFileSource:
         if not os.path.isfile(self.path):
             error = CredentialsError if self.required else SourceNotConfigured
             raise error(self.name, f"{self.path} does not exist")
+        import configparser  # only a credentials file that exists needs it
+
         parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#",))
         try:
             with open(self.path, encoding="utf-8") as file:

@@ -7,10 +7,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the protocol is for the type checker; at run time a plain base class
 
 
 class CredentialsProvider(Protocol):

@@ -8,12 +8,10 @@ Checked against ``tests/data/sts_rpc_signature.json``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from urllib.parse import quote
 
 SIGNATURE_METHOD = "HMAC-SHA1"
 SIGNATURE_VERSION = "1.0"
@@ -21,6 +19,8 @@ SIGNATURE_VERSION = "1.0"
 
 def percent_encode(value: str) -> str:
     """Encode everything but A-Z a-z 0-9 - _ . ~ (so space is %20 and '*' is %2A, never '+')."""
+    from urllib.parse import quote  # an STS call's, not the cold start's
+
     return quote(value, safe="-_.~")
 
 
@@ -37,6 +37,8 @@ def string_to_sign(method: str, params: Mapping[str, str]) -> str:
 
 def signature(access_key_secret: str, to_sign: str) -> str:
     """Return base64(HMAC-SHA1(secret + '&', string to sign)); the '&' is where a token secret would go."""
+    import base64  # an STS call's, not the cold start's
+
     key = f"{access_key_secret}&".encode()
     return base64.b64encode(hmac.new(key, to_sign.encode(), hashlib.sha1).digest()).decode()
 

@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
 
 from shared.clock import Clock, utc_now
 from shared.credentials.document import credentials_from_document, decode_json, redact
@@ -21,6 +20,10 @@ from shared.credentials.transport import base_url, send
 from shared.credentials.value import Credentials
 from shared.env import flag
 from shared.errors import ConfigError, CredentialsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Any
 
 API_VERSION = "2015-04-01"
 GLOBAL_ENDPOINT = "https://sts.aliyuncs.com"

@@ -7,15 +7,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urlsplit
 
 from shared.credentials.provider import SourceNotConfigured
 from shared.errors import ConfigError, CredentialsError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def where(url: str) -> str:
     """Return scheme://host[:port]/path of a URL: where it goes, without a query that may hold a secret."""
+    from urllib.parse import urlsplit  # the network sources' imports wait until a source is used or set
+
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
@@ -66,6 +70,8 @@ def _cause(exc: Exception) -> str:
 
 def base_url(variable: str, value: str, *, default_scheme: str) -> str:
     """Check an endpoint override of the form scheme://host[:port]; return it without a trailing '/'."""
+    from urllib.parse import urlsplit
+
     text = value.strip()
     if "://" not in text:
         text = f"{default_scheme}://{text}"
@@ -79,6 +85,8 @@ def base_url(variable: str, value: str, *, default_scheme: str) -> str:
 
 def _port_ok(netloc: str) -> bool:
     """Tell whether the port of host[:port], if any, is a number in 1..65535."""
+    from urllib.parse import urlsplit
+
     try:
         port = urlsplit(f"//{netloc}").port
     except ValueError:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-from urllib.parse import urlsplit
 
 from shared.clock import Clock, utc_now
 from shared.credentials.document import credentials_from_document, decode_json, require_success_code
@@ -13,6 +11,10 @@ from shared.credentials.provider import NoSource
 from shared.credentials.transport import send, where
 from shared.credentials.value import Credentials
 from shared.errors import ConfigError, CredentialsError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -24,6 +26,8 @@ class CredentialsUriSource:
 
     def __init__(self, uri: str, *, session: Any = None, clock: Clock | None = None,
                  timeout: float = DEFAULT_TIMEOUT) -> None:
+        from urllib.parse import urlsplit  # only when ALIBABA_CLOUD_CREDENTIALS_URI is set
+
         if urlsplit(uri).scheme not in ("http", "https") or not urlsplit(uri).hostname:
             raise ValueError("uri must be an http or https URL")
         self.uri = uri

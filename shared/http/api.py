@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Protocol
 
 from shared.audit import AuditLog
 from shared.auth.authenticator import Authenticator, Principal
@@ -20,6 +19,12 @@ from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
 from shared.http.routing import error_headers
 from shared.oss.issuer import Issuer
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the protocol is for the type checker; at run time a plain base class
 
 MAX_BATCH = 1000
 REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

@@ -5,11 +5,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from shared.errors import NotFound, UpstreamError
 from shared.oss.issuer import Issuer
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
 if TYPE_CHECKING:
     import requests
 

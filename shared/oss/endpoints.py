@@ -15,7 +15,6 @@ The scheme is https unless the endpoint says ``http://``.
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from shared.errors import InvalidArgument
 from shared.oss.canonical import uri_encode
@@ -66,6 +65,8 @@ def parse_endpoint(endpoint: str, *, cname: bool = False, path_style: bool = Fal
     """Parse ``[scheme://]host[:port]``; raise InvalidArgument naming what is wrong."""
     if not isinstance(endpoint, str) or not endpoint.strip():
         raise InvalidArgument("endpoint", "endpoint must be a host name such as oss-cn-hangzhou.aliyuncs.com")
+    from urllib.parse import urlsplit  # several ms at cold start: only a configured endpoint needs it
+
     text = endpoint.strip()
     if "://" not in text:
         text = "https://" + text
@@ -164,5 +165,7 @@ def _resolve_endpoint(endpoint: str | Endpoint | None, region: str, cloudbox_id:
     if endpoint is None:
         if cname:
             raise InvalidArgument("endpoint", "a custom domain (cname) needs its endpoint")
-        endpoint = f"{cloudbox_id}.{region}.oss-cloudbox.aliyuncs.com" if cloudbox_id else default_endpoint(region)
+        if not cloudbox_id:  # a checked region makes a valid host: what parse_endpoint would return for it
+            return Endpoint("https", default_endpoint(region).lower(), PATH if path_style else VIRTUAL)
+        endpoint = f"{cloudbox_id}.{region}.oss-cloudbox.aliyuncs.com"
     return parse_endpoint(endpoint, cname=cname, path_style=path_style)

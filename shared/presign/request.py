@@ -6,7 +6,6 @@ it uses and which headers and query parameters the signature must carry.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Mapping
 
@@ -174,6 +173,8 @@ def _content_type(value: object) -> str:
 
 
 def _content_md5(value: object) -> str:
+    import base64  # only an upload that binds its body needs it
+
     text = fields.text(value, "content_md5", max_chars=24, ascii_only=True)
     try:
         if len(base64.b64decode(text, validate=True)) == 16:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import IO, TYPE_CHECKING
 
 from shared.audit import AuditLog
 from shared.auth.authenticator import Authenticator
@@ -19,7 +18,10 @@ from shared.oss.client import OssClient
 from shared.oss.issuer import Issuer
 from shared.presign.app import PresignApp
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
 if TYPE_CHECKING:
+    from typing import IO
+
     import requests
 
 

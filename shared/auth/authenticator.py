@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -28,8 +27,9 @@ MAX_API_KEY_CHARS = 1024
 MAX_NAME_CHARS = 256
 MAX_PREFIX_CHARS = 1023  # the longest object key
 
-_SHA256_HEX = re.compile(r"[0-9A-Fa-f]{64}")
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+# Character sets rather than regular expressions: compiling those cost a cold start ~0.5 ms.
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_TOKEN_CHARS = frozenset("!#$%&'*+.^_`|~-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")  # RFC 9110
 _CREDENTIAL_HEADERS = ("x-api-key", "authorization")
 
 
@@ -194,7 +194,7 @@ def _parse_api_keys(raw: str | None) -> list[tuple[str, bytes]]:
             problem = "expected principal:sha256hex"
         elif not _valid_name(name):
             problem = f"the principal name must be 1..{MAX_NAME_CHARS} printable characters, not '*'"
-        elif not _SHA256_HEX.fullmatch(digest):
+        elif not (len(digest) == 64 and set(digest) <= _HEX_DIGITS):
             problem = f"the hash must be 64 hex digits (sha256 of the key), got {len(digest)} characters"
         elif bytes.fromhex(digest) in {known for _, known in entries}:
             problem = "repeats the hash of an earlier entry"
@@ -226,7 +226,7 @@ def _gateway_header(trust_gateway: bool, name: str | None) -> str | None:
     if not name:
         raise ConfigError(variable, f"PRESIGN_TRUST_GATEWAY=true needs {variable}, the header the gateway "
                                     "sets to the principal it authenticated")
-    if not _HEADER_NAME.fullmatch(name) or name.lower() in _CREDENTIAL_HEADERS:
+    if not set(name) <= _TOKEN_CHARS or name.lower() in _CREDENTIAL_HEADERS:
         raise ConfigError(variable, f"{variable} must be a header name, other than X-Api-Key and "
                                     "Authorization")
     return name.lower()

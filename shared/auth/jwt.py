@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 
 from shared.errors import Unauthenticated
@@ -20,7 +19,8 @@ INVALID_CREDENTIALS = "invalid credentials"
 LEEWAY = 60  # seconds of clock skew allowed on exp, nbf and iat
 MAX_TOKEN_CHARS = 8192
 MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key must be at least as long as the hash
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")  # RFC 7515 2: no padding, no whitespace
+# RFC 7515 2: no padding, no whitespace (a set: a compiled pattern costs a cold start)
+_BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def encode_jwt(claims: Mapping[str, object], secret: str) -> str:
@@ -138,7 +138,7 @@ def _b64encode(raw: bytes) -> str:
 
 def _b64decode(segment: str) -> bytes:
     """Decode unpadded base64url; padding, whitespace, other alphabets and stray bits are refused."""
-    if not _BASE64URL.fullmatch(segment) or len(segment) % 4 == 1:
+    if not segment or not set(segment) <= _BASE64URL or len(segment) % 4 == 1:
         raise ValueError("not base64url")
     import base64
 

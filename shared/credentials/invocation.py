@@ -7,9 +7,8 @@ are the freshest credentials there are: each invocation binds its context, and t
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from shared.credentials.provider import CredentialsProvider, SourceNotConfigured
@@ -19,14 +18,24 @@ from shared.credentials.value import Credentials
 _INVOCATION: contextvars.ContextVar[object | None] = contextvars.ContextVar("fc_invocation_context", default=None)
 
 
-@contextlib.contextmanager
-def invocation(context: object) -> Iterator[None]:
-    """Bind an invocation's context (and so its credentials) for the code that serves it."""
-    token = _INVOCATION.set(context)
-    try:
-        yield
-    finally:
-        _INVOCATION.reset(token)
+def invocation(context: object) -> Binding:
+    """Bind an invocation's context (and so its credentials) for the code that serves it: ``with invocation(c):``."""
+    return Binding(context)
+
+
+class Binding:
+    """The context manager ``invocation`` returns (a class: contextlib would cost a cold start ~1 ms)."""
+
+    __slots__ = ("context", "_token")
+
+    def __init__(self, context: object) -> None:
+        self.context = context
+
+    def __enter__(self) -> None:
+        self._token = _INVOCATION.set(self.context)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _INVOCATION.reset(self._token)
 
 
 def request_id_of(context: object) -> str:

@@ -69,6 +69,7 @@ def test_a_webhook_secret_is_accepted_by_the_rules() -> None:
     (["api-key", "--principal", "*"], "--principal"),
     (["api-key", "--principal", "a,b"], "--principal"),
     (["api-key", "--principal", ""], "--principal"),
+    (["api-key", "--principal", " x"], "no spaces around the name"),
     (["jwt-secret", "--principal", "x"], "--principal applies to api-key only"),
     (["api-key", "--kid", "k2"], "--kid applies to link-key only"),
     (["link-key", "--kid", "not a kid!"], "--kid"),

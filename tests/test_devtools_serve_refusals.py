@@ -49,6 +49,15 @@ def test_a_port_out_of_range_is_one_line(tmp_path: Path, option: str, value: str
     assert f"argument {option}: must be a port number 1..65535, got {value!r}" in line
 
 
+@pytest.mark.parametrize(("option", "value", "fragment"), [("--bucket", "Bad_Bucket", "is not a valid name"),
+                                                           ("--region", "", "must be a region such as cn-hangzhou"),
+                                                           ("--region", "cn hangzhou", "must be a region")])
+def test_a_bad_bucket_or_region_is_one_line_before_anything_starts(tmp_path: Path, option: str, value: str,
+                                                                   fragment: str) -> None:
+    line = _refused([option, value, "--data", str(tmp_path / "oss")], serve_environment(tmp_path))
+    assert f"argument {option}: " in line and fragment in line and not (tmp_path / "oss").exists()
+
+
 def test_a_taken_port_is_named(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -71,8 +71,9 @@ COMMANDS: dict[str, tuple[Callable[[], Command], str, str]] = {
     "explain": (_explain, "say whether a presigned URL is valid now, and if not why",
                 "Check a presigned URL as OSS would, with the credential chain's keys."),
     "serve": (_serve, "serve the functions against a local, signature-checking bucket",
-              "Serve the HTTP functions on 127.0.0.1 against a local bucket that checks signatures (or real OSS "
-              "when OSS_BUCKET is set)."),
+              "Serve the functions on 127.0.0.1 against a local bucket that checks signatures, whose uploads "
+              "reach the object-created function and a local webhook receiver (or the presign and links "
+              "functions against real OSS when OSS_BUCKET is set)."),
     "package": (_package, "build one code zip per function for Function Compute",
                 "One reproducible code zip per function for the Function Compute Python runtime."),
     "keygen": (_keygen, "print a fresh secret for the configuration",

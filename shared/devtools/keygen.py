@@ -44,6 +44,8 @@ def run(args: argparse.Namespace, *, stdout: IO[str], **_: object) -> int:
 def api_key(args: argparse.Namespace) -> list[str]:
     """A key and its entry; the principal is checked as PRESIGN_API_KEYS will check it."""
     principal = DEFAULT_PRINCIPAL if args.principal is None else args.principal
+    if principal != principal.strip():
+        raise UsageError(f"--principal {principal!r} cannot name a principal: no spaces around the name")
     key = secrets.token_urlsafe(SECRET_BYTES)
     entry = f"{principal}:{hash_api_key(key)}"
     try:

@@ -42,12 +42,13 @@ from shared.devtools.serve_settings import (
 )
 from shared.devtools.trigger import FunctionTrigger
 from shared.devtools.usage import UsageError
+from shared.errors import PresignError
 
 SAMPLE = b"Hello from the local OSS bucket!\n"
 # (the option, its default, what listens there); the local bucket's three are not used against real OSS
 PORTS = (("--port", 9000, "the presign function"), ("--links-port", 9001, "the links function"),
-         ("--on-created-port", 9002, "the object-created function"), ("--webhook-port", 9003, "the webhook receiver"),
-         ("--oss-port", 9100, "the local bucket"))
+         ("--on-created-port", 9002, "the object-created function (local bucket only)"),
+         ("--webhook-port", 9003, "the webhook receiver (local bucket only)"), ("--oss-port", 9100, "the local bucket"))
 REAL_OSS_PORTS = ("--port", "--links-port")
 FUNCTIONS = (("presign", "--port"), ("links", "--links-port"), ("on_object_created", "--on-created-port"))
 ProviderFactory = Callable[[Mapping[str, str]], CredentialsProvider]
@@ -60,13 +61,33 @@ def port_number(text: str) -> int:
     raise argparse.ArgumentTypeError(f"must be a port number 1..65535, got {text!r}")
 
 
+def bucket_name(text: str) -> str:
+    """argparse type of ``--bucket``: a name OSS accepts."""
+    from shared.oss.endpoints import check_bucket
+
+    try:
+        check_bucket(text)
+    except PresignError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+    return text
+
+
+def region_name(text: str) -> str:
+    """argparse type of ``--region``: letters, digits and hyphens, as in cn-hangzhou."""
+    if text and all(c.isascii() and (c.isalnum() or c == "-") for c in text):
+        return text
+    raise argparse.ArgumentTypeError(f"must be a region such as cn-hangzhou, got {text!r}")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """The ``serve`` command's flags."""
     for option, default, service in PORTS:
-        parser.add_argument(option, type=port_number, default=default, help=f"{service}'s port (default {default})")
+        parser.add_argument(option, type=port_number, default=default, help=f"port of {service} (default {default})")
     parser.add_argument("--data", default=".local-oss", help="the local bucket's folder (default ./.local-oss)")
-    parser.add_argument("--bucket", default="examplebucket", help="the local bucket (default examplebucket)")
-    parser.add_argument("--region", default="cn-hangzhou", help="the local bucket's region (default cn-hangzhou)")
+    parser.add_argument("--bucket", type=bucket_name, default="examplebucket",
+                        help="the local bucket (default examplebucket)")
+    parser.add_argument("--region", type=region_name, default="cn-hangzhou",
+                        help="the local bucket's region (default cn-hangzhou)")
 
 
 def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], provider_factory: ProviderFactory,
@@ -135,9 +156,6 @@ def _start_local(args: argparse.Namespace, ports: Mapping[str, int], environ: Ma
     """Check the folder and configuration, then start the receiver and the local bucket; the functions' env."""
     from shared.devtools.local_oss.server import LocalOss
     from shared.devtools.webhook_receiver import WebhookReceiver
-    from shared.oss.endpoints import check_bucket
-
-    check_bucket(args.bucket)
     data = Path(args.data)
     check_data_folder(data)
     settings = load_dev_settings(data)

@@ -31,7 +31,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], **_: object) -> int:
     """Print one token."""
-    secret = signing_secret(environ)
     if not 0 < len(args.sub) <= MAX_NAME_CHARS or not args.sub.isprintable() or args.sub != args.sub.strip() \
             or args.sub == "*":
         raise UsageError(f"--sub must be a principal name: 1..{MAX_NAME_CHARS} printable characters, not '*'")
@@ -39,6 +38,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str]
         raise UsageError(f"--prefix must be 1..{MAX_PREFIX_CHARS} characters (leave it out for the whole policy)")
     if not 1 <= args.ttl <= MAX_TTL:
         raise UsageError(f"--ttl must be 1..{MAX_TTL} seconds, got {args.ttl}")
+    secret = signing_secret(environ)
     now = int(time.time())
     claims: dict[str, object] = {"sub": args.sub, "iat": now, "exp": now + args.ttl}
     if args.prefix is not None:

@@ -156,6 +156,7 @@ def _start_local(args: argparse.Namespace, ports: Mapping[str, int], environ: Ma
     """Check the folder and configuration, then start the receiver and the local bucket; the functions' env."""
     from shared.devtools.local_oss.server import LocalOss
     from shared.devtools.webhook_receiver import WebhookReceiver
+
     data = Path(args.data)
     check_data_folder(data)
     settings = load_dev_settings(data)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,6 +30,7 @@ from shared.credentials import (
     SourceNotConfigured,
     default_provider,
 )
+from shared.credentials.chain import NETWORK_VARIABLES, DeferredSource, network_source
 from shared.errors import ConfigError, CredentialsError, CredentialsUnavailable
 
 ORDER = [
@@ -304,3 +307,62 @@ def test_building_the_provider_imports_no_requests() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert result.stdout.strip() == "False"
+
+
+# --- the network sources: built on first use unless the environment sets what they check ----------
+
+class _EverythingElse(Mapping[str, str]):
+    """An environment where every variable but ``unset`` holds a value no source would accept."""
+
+    def __init__(self, unset: tuple[str, ...]) -> None:
+        self.unset = unset
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.unset:
+            raise KeyError(name)
+        return "maybe ftp://[bad"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize("name", list(NETWORK_VARIABLES))
+def test_a_network_source_without_its_checked_variables_cannot_fail_to_build(name: str) -> None:
+    # What makes deferring it safe: whatever else the environment holds, building raises nothing.
+    source = network_source(name, _EverythingElse(NETWORK_VARIABLES[name]), session=None, clock=None)
+    assert source.name == name and DeferredSource(name, {}, session=None, clock=None).name == name
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "maybe"), ("ALIBABA_CLOUD_IMDS_ENDPOINT", "ftp://imds"),
+    ("ALIBABA_CLOUD_IMDSV1_DISABLED", "maybe"), ("ALIBABA_CLOUD_CREDENTIALS_URI", "ftp://creds"),
+])
+def test_a_checked_variable_is_checked_when_building(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        default_provider({variable: value})
+    assert caught.value.variable == variable
+
+
+def test_bad_oidc_role_options_fail_when_building(tmp_path: Path) -> None:
+    environ = {"ALIBABA_CLOUD_ROLE_ARN": ROLE_ARN, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
+               "ALIBABA_CLOUD_OIDC_TOKEN_FILE": str(tmp_path / "token"),
+               "ALIBABA_CLOUD_ROLE_SESSION_EXPIRATION": "12"}
+    with pytest.raises(ConfigError) as caught:
+        default_provider(environ)
+    assert caught.value.variable == "ALIBABA_CLOUD_ROLE_SESSION_EXPIRATION"
+
+
+def test_building_imports_no_network_source_the_environment_does_not_name() -> None:
+    code = (
+        "import sys, shared.credentials as c; p = c.default_provider({'HOME': '/nonexistent', "
+        "'OSS_ACCESS_KEY_ID': 'LTAIx', 'OSS_ACCESS_KEY_SECRET': 'x'}); "
+        "p.get_credentials(); import json; print(json.dumps([m for m in sys.modules if m.startswith('shared.')]))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    loaded = {name.rsplit(".", 1)[1] for name in json.loads(result.stdout)}
+    assert not loaded & {"imds", "profile", "sts", "uri", "rpc", "transport"}
+    assert {"chain", "cache", "sources"} <= loaded

@@ -13,6 +13,11 @@ Order (``default_provider``):
 Then, when ALIBABA_CLOUD_ROLE_ARN is set without the OIDC variables, the chain's credentials sign an
 STS AssumeRole call and the role's credentials are used instead. The whole is wrapped in the
 refresh-ahead cache.
+
+The network sources (4 to 7) are built, and their modules imported, on first use when the environment
+sets none of the variables their ``from_environ`` checks (``NETWORK_VARIABLES``): then building them
+cannot fail, so malformed settings still fail when the chain is built, and a cold start that finds
+credentials sooner never imports them.
 """
 
 from __future__ import annotations
@@ -23,12 +28,8 @@ from datetime import datetime
 from shared.clock import Clock, utc_now
 from shared.credentials import log
 from shared.credentials.cache import UNAVAILABLE, CredentialsCache
-from shared.credentials.imds import MetadataSource
-from shared.credentials.profile import CredentialsFileSource
 from shared.credentials.provider import CredentialsProvider, SourceNotConfigured
 from shared.credentials.sources import EnvironmentSource, ExplicitSource, FunctionContextSource
-from shared.credentials.sts import AssumeRoleSource, OidcRoleSource, wants_assume_role
-from shared.credentials.uri import CredentialsUriSource
 from shared.credentials.value import Credentials
 from shared.errors import CredentialsError, CredentialsUnavailable
 
@@ -72,19 +73,64 @@ class CredentialsChain:
         return f"CredentialsChain([{', '.join(_name(source) for source in self.sources)}])"
 
 
+# The network sources in chain order, each with the variables whose values its from_environ checks.
+NETWORK_VARIABLES = {
+    "oidc_role_arn": ("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE"),
+    "ecs_ram_role": ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "ALIBABA_CLOUD_IMDS_ENDPOINT",
+                     "ALIBABA_CLOUD_IMDSV1_DISABLED"),
+    "credentials_uri": ("ALIBABA_CLOUD_CREDENTIALS_URI",),
+    "credentials_file": (),
+}
+
+
 def default_sources(environ: Mapping[str, str], *, context: object | None = None, session: Any = None,
                     clock: Clock | None = None, credentials: Credentials | None = None,
                     ) -> list[CredentialsProvider]:
     """Build every source of the documented order from the environment (no I/O happens here)."""
-    return [
-        ExplicitSource(credentials, clock=clock),
-        FunctionContextSource(context),
-        EnvironmentSource(environ),
-        OidcRoleSource.from_environ(environ, session=session, clock=clock),
-        MetadataSource.from_environ(environ, session=session, clock=clock),
-        CredentialsUriSource.from_environ(environ, session=session, clock=clock),
-        CredentialsFileSource.from_environ(environ, session=session, clock=clock),
+    network: list[CredentialsProvider] = [
+        network_source(name, environ, session=session, clock=clock)
+        if any(environ.get(variable, "").strip() for variable in variables)
+        else DeferredSource(name, environ, session=session, clock=clock)
+        for name, variables in NETWORK_VARIABLES.items()
     ]
+    return [ExplicitSource(credentials, clock=clock), FunctionContextSource(context), EnvironmentSource(environ),
+            *network]
+
+
+def network_source(name: str, environ: Mapping[str, str], *, session: Any, clock: Clock | None,
+                   ) -> CredentialsProvider:
+    """Build one network source from the environment, importing its module now."""
+    if name == "oidc_role_arn":
+        from shared.credentials.sts import OidcRoleSource
+        return OidcRoleSource.from_environ(environ, session=session, clock=clock)
+    if name == "ecs_ram_role":
+        from shared.credentials.imds import MetadataSource
+        return MetadataSource.from_environ(environ, session=session, clock=clock)
+    if name == "credentials_uri":
+        from shared.credentials.uri import CredentialsUriSource
+        return CredentialsUriSource.from_environ(environ, session=session, clock=clock)
+    from shared.credentials.profile import CredentialsFileSource
+    return CredentialsFileSource.from_environ(environ, session=session, clock=clock)
+
+
+class DeferredSource:
+    """A network source built on first use, for an environment that sets none of its checked variables."""
+
+    def __init__(self, name: str, environ: Mapping[str, str], *, session: Any, clock: Clock | None) -> None:
+        self.name = name
+        self._build = (environ, session, clock)
+        self._source: CredentialsProvider | None = None
+
+    def get_credentials(self, *, min_valid_until: datetime | None = None) -> Credentials:
+        """Build the source (once), then ask it."""
+        source = self._source
+        if source is None:
+            environ, session, clock = self._build
+            source = self._source = network_source(self.name, environ, session=session, clock=clock)
+        return source.get_credentials(min_valid_until=min_valid_until)
+
+    def __repr__(self) -> str:
+        return f"DeferredSource({self.name!r}, built={self._source is not None})"
 
 
 def default_provider(environ: Mapping[str, str], *, context: object | None = None, session: Any = None,
@@ -97,9 +143,12 @@ def default_provider(environ: Mapping[str, str], *, context: object | None = Non
     provider: CredentialsProvider = CredentialsChain(
         default_sources(environ, context=context, session=session, clock=clock, credentials=credentials)
     )
-    if wants_assume_role(environ):
-        base = CredentialsCache(provider, clock=clock)
-        provider = AssumeRoleSource.from_environ(environ, base, session=session, clock=clock)
+    if environ.get("ALIBABA_CLOUD_ROLE_ARN", "").strip():  # without one, no AssumeRole (and no sts import)
+        from shared.credentials.sts import AssumeRoleSource, wants_assume_role
+
+        if wants_assume_role(environ):
+            base = CredentialsCache(provider, clock=clock)
+            provider = AssumeRoleSource.from_environ(environ, base, session=session, clock=clock)
     return CredentialsCache(provider, clock=clock)
 
 

@@ -1,7 +1,7 @@
 """The settings every function shares, built once per instance from the environment (through ``shared.env``).
 
     SigningDefaults    where URLs point: OSS_BUCKET, OSS_REGION, OSS_ENDPOINT, OSS_CNAME
-    PresignSettings    the presign function's: signing, lifetimes, authentication and policy text
+    PresignSettings    the presign function's: signing, lifetimes, authentication, policy text, CORS origins
 
 The links and object-created functions extend them in their own packages (``shared.links.settings``,
 ``shared.object_created.settings``), where the values they check are defined.
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from shared import env
 from shared.errors import ConfigError
+from shared.http.cors import CorsOrigins
 from shared.oss.expiry import MAX_V4_LIFETIME
 
 
@@ -56,7 +57,9 @@ class PresignSettings:
     """Everything the presign function reads from the environment, checked once; links extend it."""
 
     __slots__ = ("signing", "default_expires", "max_expires", "api_keys", "jwt_secrets", "jwt_issuer",
-                 "jwt_audience", "trust_gateway", "gateway_header", "policy")
+                 "jwt_audience", "trust_gateway", "gateway_header", "policy", "cors")
+
+    CORS_VARIABLE = "PRESIGN_CORS_ORIGINS"  # the links function reads its own (LINKS_CORS_ORIGINS)
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.signing = function_signing_defaults(environ)
@@ -69,6 +72,7 @@ class PresignSettings:
         self.trust_gateway = env.flag(environ, "PRESIGN_TRUST_GATEWAY")
         self.gateway_header = env.text(environ, "PRESIGN_GATEWAY_PRINCIPAL_HEADER")
         self.policy = env.text(environ, "PRESIGN_POLICY")  # parsed (and checked) by Policy.parse
+        self.cors = CorsOrigins.parse(self.CORS_VARIABLE, env.text(environ, self.CORS_VARIABLE))
 
     def __repr__(self) -> str:
         return f"PresignSettings({self.signing!r})"  # the rest may hold secrets

@@ -3,7 +3,7 @@
     answer(request, audit, route)   run the app's route; a PresignError becomes its JSON error and one
                                     "refused" line, anything else a 500 whose log line names only its type
     batch(call, audit, body, item)  ``{"items": [...]}`` in, one result or error per item, in order
-    Api                             the base of the presign and links apps: the gate, the boundary
+    Api                             the base of the presign and links apps: the gate, the boundary, CORS
     BrokenApp                       what a function whose configuration is wrong answers with
 """
 
@@ -16,8 +16,9 @@ from shared.audit import AuditLog
 from shared.auth.authenticator import Authenticator, Principal
 from shared.auth.policy import Policy
 from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
+from shared.http.cors import CorsOrigins, preflight, with_cors
 from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
-from shared.http.routing import error_headers
+from shared.http.routing import error_headers, route_methods
 from shared.oss.issuer import Issuer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
@@ -90,17 +91,30 @@ def batch(call: Call, audit: AuditLog, body: Mapping[str, object],
 class Api:
     """An HTTP API behind the one boundary: callers authenticated, each URL authorized by the policy and issued."""
 
+    routes: Mapping[str, tuple[str, ...]] = {}  # each route's methods: what a browser's preflight is told
+
     def __init__(self, *, authenticator: Authenticator, policy: Policy, issuer: Issuer, audit: AuditLog,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], cors: CorsOrigins | None = None) -> None:
         self.authenticator = authenticator
         self.policy = policy
         self.issuer = issuer
         self.audit = audit
         self.clock = clock
+        self.cors = cors
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer one request; every failure becomes its JSON error, never a traceback."""
-        return answer(request, self.audit, self.route)
+        """Answer one request; every failure becomes its JSON error, never a traceback; CORS headers on each."""
+        return with_cors(self.cors, request.headers, answer(request, self.audit, self.preflight_or_route))
+
+    def preflight_or_route(self, call: Call) -> HttpResponse:
+        """A browser's OPTIONS answered 204 before authentication and without I/O, or the app's route."""
+        request = call.request
+        granted = preflight(self.cors, request.method, self.methods_for(request.path), request.headers)
+        return HttpResponse(204, granted) if granted is not None else self.route(call)
+
+    def methods_for(self, path: str) -> tuple[str, ...] | None:
+        """The methods the route at ``path`` serves, from the route table; None when there is no such route."""
+        return route_methods(path, self.routes)
 
     def route(self, call: Call) -> HttpResponse:
         """Answer one request, or raise the PresignError that refuses it."""

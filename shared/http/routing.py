@@ -17,10 +17,15 @@ from shared.errors import (
 from shared.http.messages import HttpRequest
 
 
+def route_methods(path: str, routes: Mapping[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+    """The methods the route at ``path`` serves (trailing slashes dropped); None when there is no such route."""
+    return routes.get(path.rstrip("/") or "/")
+
+
 def match_route(request: HttpRequest, routes: Mapping[str, tuple[str, ...]]) -> str:
     """Return the request's route (trailing slashes dropped); 404 for no route, 405 for a wrong method."""
     path = request.path.rstrip("/") or "/"
-    allowed = routes.get(path)
+    allowed = route_methods(path, routes)
     if allowed is None:
         raise NotFound(f"no route for {path[:128]}", code="NotFound")
     if request.method not in allowed:

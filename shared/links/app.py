@@ -49,12 +49,19 @@ _NOT_FOUND_TEXT = "This link is not valid: it may have expired or been withdrawn
 class LinksApp(Api):
     """Routes, authenticates and authorizes link creation; checks links and redirects their clicks."""
 
+    routes = ROUTES
+
     def __init__(self, settings: LinksSettings, *, authenticator: Authenticator, policy: Policy, issuer: Issuer,
                  signer: LinkSigner, revocation: Revocation, audit: AuditLog, clock: Callable[[], datetime]) -> None:
-        super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock)
+        super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock,
+                         cors=settings.cors)
         self.settings = settings
         self.signer = signer
         self.revocation = revocation
+
+    def methods_for(self, path: str) -> tuple[str, ...] | None:
+        """A link's methods (GET, HEAD) for /d/{token}, else the route table's."""
+        return FOLLOW_METHODS if path.startswith(LINK_PATH) else super().methods_for(path)
 
     def route(self, call: Call) -> HttpResponse:
         """A public /d/{token} click, /healthz, or an authenticated /links or /links/batch."""

@@ -20,6 +20,8 @@ class LinksSettings(PresignSettings):
     __slots__ = ("signing_keys", "bind_ip", "revoked_ids", "not_before", "revocation_object", "fail_open",
                  "base_url")
 
+    CORS_VARIABLE = "LINKS_CORS_ORIGINS"
+
     def __init__(self, environ: Mapping[str, str]) -> None:
         super().__init__(environ)
         self.signing_keys = env.text(environ, "LINK_SIGNING_KEYS")  # parsed (and checked) by LinkSigner

@@ -35,9 +35,12 @@ ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/healthz": 
 class PresignApp(Api):
     """Routes, authenticates, authorizes, signs and logs."""
 
+    routes = ROUTES
+
     def __init__(self, settings: PresignSettings, *, authenticator: Authenticator, policy: Policy,
                  issuer: Issuer, oss: OssClient, audit: AuditLog, clock: Callable[[], datetime]) -> None:
-        super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock)
+        super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock,
+                         cors=settings.cors)
         self.settings = settings
         self.oss = oss
 

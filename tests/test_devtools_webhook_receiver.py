@@ -8,6 +8,7 @@ import http.client
 import io
 import json
 import secrets
+import socket
 import time
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -44,18 +45,25 @@ def both(secret: bytes) -> Iterator[tuple[str, str, io.StringIO]]:
         yield f"http://127.0.0.1:{server.server_port}/hook", devtools.url, out
 
 
-def _headers(secret: bytes, *, age: int = 0, body: bytes = BODY) -> dict[str, str]:
-    return {"X-Presign-Signature": signature_header(secret, body, int(time.time()) - age),
-            "Idempotency-Key": "f" * 64, "Content-Type": "application/json"}
+KEY = "f" * 64
+
+
+def _headers(secret: bytes, *, age: int = 0, body: bytes = BODY, key: str = KEY) -> dict[str, str]:
+    return {"X-Presign-Signature": signature_header(secret, body, int(time.time()) - age, key),
+            "Idempotency-Key": key, "Content-Type": "application/json"}
 
 
 @pytest.mark.parametrize(("case", "status"), [("fresh", 204), ("four minutes old", 204), ("six minutes old", 401),
-                                               ("forged", 401), ("unsigned", 401), ("another body", 401)])
+                                               ("forged", 401), ("unsigned", 401), ("another body", 401),
+                                               ("replayed with a new key", 401), ("v1 only", 401)])
 def test_answers_as_the_readme_receiver(both: tuple[str, str, io.StringIO], secret: bytes, case: str,
                                         status: int) -> None:
     headers = {"fresh": _headers(secret), "four minutes old": _headers(secret, age=240),
                "six minutes old": _headers(secret, age=360), "forged": _headers(b"not-the-secret-0123"),
-               "unsigned": {"Idempotency-Key": "f" * 64}, "another body": _headers(secret, body=b"{}")}[case]
+               "unsigned": {"Idempotency-Key": KEY}, "another body": _headers(secret, body=b"{}"),
+               "replayed with a new key": {**_headers(secret), "Idempotency-Key": "e" * 64},
+               "v1 only": {**_headers(secret), "X-Presign-Signature": signature_header(secret, BODY, int(time.time()))},
+               }[case]
     readme, devtools, out = both
     answers = [requests.post(url, data=BODY, headers=headers, timeout=TIMEOUT).status_code
                for url in (readme, devtools)]
@@ -85,4 +93,29 @@ def test_a_malformed_request_is_a_400(both: tuple[str, str, io.StringIO], secret
         assert connection.getresponse().status == 400
     finally:
         connection.close()
+    assert out.getvalue() == ""
+
+
+def _refusal(url: str, head: bytes) -> int:
+    """Send a request line and headers only (the body never comes): the answer's status."""
+    target = urlsplit(url)
+    with socket.create_connection((target.hostname, target.port), timeout=TIMEOUT) as connection:
+        connection.sendall(b"POST " + target.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head + b"\r\n")
+        answer = connection.makefile("rb").readline()
+    return int(answer.split()[1])
+
+
+@pytest.mark.parametrize(("head", "status"), [
+    (b"", 411), (b"Transfer-Encoding: chunked\r\n", 411), (b"Content-Length: many\r\n", 400),
+    (b"Content-Length: -1\r\n", 400), (b"Content-Length: \xc2\xb2\r\n", 400), (b"Content-Length: 1048577\r\n", 413),
+    (b"Content-Length: 99999999999999999999\r\n", 413)],
+    ids=["missing", "chunked (no length)", "not a number", "negative", "a digit that is not ASCII", "over 1 MiB",
+         "huge"])
+def test_a_bad_length_is_refused_before_the_body_is_read(both: tuple[str, str, io.StringIO], secret: bytes,
+                                                         head: bytes, status: int) -> None:
+    """The README's receiver (its exact code) and serve's: the answer comes although no body is ever sent."""
+    signed = "".join(f"{name}: {value}\r\n" for name, value in _headers(secret).items()).encode("latin-1")
+    readme, devtools, out = both
+    for url in (readme, devtools):
+        assert _refusal(url, signed + head) == status, url
     assert out.getvalue() == ""

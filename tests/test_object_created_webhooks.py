@@ -26,7 +26,8 @@ from shared.object_created.webhooks import (
     verify_signature,
 )
 
-VECTORS = json.loads((Path(__file__).parent / "data" / "webhook_signatures.json").read_text("utf-8"))["vectors"]
+SIGNATURES = json.loads((Path(__file__).parent / "data" / "webhook_signatures.json").read_text("utf-8"))
+VECTORS, V2_VECTORS = SIGNATURES["vectors"], SIGNATURES["v2_vectors"]
 BODY = b'{"event_id":"e1","key":"reports/q1.pdf"}'
 KEY = hashlib.sha256(b"an event").hexdigest()
 
@@ -61,6 +62,52 @@ def test_signature_known_answers(vector: dict) -> None:
     assert not verify_signature(b"another-secret-0123456", body, vector["header"], now=vector["timestamp"])
 
 
+@pytest.mark.parametrize("vector", V2_VECTORS, ids=[v["id"] for v in V2_VECTORS])
+def test_v2_known_answers(vector: dict) -> None:
+    secret, body, key, stamp = vector["secret"].encode(), vector["body"].encode(), vector["idempotency_key"], \
+        vector["timestamp"]
+    assert signature_header(secret, body, stamp, key) == vector["header"]
+    assert verify_signature(secret, body, vector["header"], now=stamp, idempotency_key=key)
+    assert verify_signature(secret, body, vector["header"], now=stamp)  # v1, for receivers written before v2
+    assert not verify_signature(secret, body, vector["header"], now=stamp, idempotency_key="0" + key[1:])
+    assert not verify_signature(secret, body, vector["header"], now=stamp + 301, idempotency_key=key)
+    v1_only = vector["header"].rsplit(",v2=", 1)[0]
+    assert not verify_signature(secret, body, v1_only, now=stamp, idempotency_key=key)
+
+
+def test_a_v1_signature_cannot_pass_as_v2_for_a_key_cut_from_the_body() -> None:
+    """``"<t>.<body>"`` split at a dot of the body reads as ``"<t>.<key>.<rest>"``: such a key is refused."""
+    stamp, secret = 1000, SECRET.encode()
+    v1 = get_signature(secret, BODY, stamp)
+    cut, rest = BODY.split(b".", 1)
+    assert not verify_signature(secret, rest, f"t={stamp},v2={v1}", now=stamp, idempotency_key=cut.decode())
+    for key in ("", "a.b", "ключ", "key with spaces"):
+        assert not verify_signature(secret, BODY, signature_header(secret, BODY, stamp), now=stamp,
+                                    idempotency_key=key)
+        with pytest.raises(ValueError):
+            signature_header(secret, BODY, stamp, key)
+
+
+def test_a_delivery_replayed_with_a_new_key_fails_v2(webhook: WebhookStub) -> None:
+    """A captured delivery, sent again within 5 minutes under another Idempotency-Key, fails ``v2`` (and so the
+    README's receiver); under its own key it verifies, and the receiver drops it as a repeat."""
+    assert sender(Sleeps()).deliver(hook(webhook), BODY, KEY).delivered
+    (captured,) = webhook.requests
+    header = captured.headers["x-presign-signature"]
+    assert [part.split("=", 1)[0] for part in header.split(",")] == ["t", "v1", "v2"]
+    now = time.time()
+    assert verify_signature(SECRET.encode(), captured.body, header, now=now, idempotency_key=KEY)
+    new_key = hashlib.sha256(b"another event").hexdigest()
+    assert not verify_signature(SECRET.encode(), captured.body, header, now=now, idempotency_key=new_key)
+    assert verify_signature(SECRET.encode(), captured.body, header, now=now)  # v1 alone cannot tell
+    replay = {SIGNATURE_HEADER: header, "Content-Type": "application/json"}
+    for key, status in ((new_key, 401), (KEY, 204)):
+        answer = requests.post(webhook.url(), data=captured.body, headers={**replay, IDEMPOTENCY_HEADER: key},
+                               timeout=5)
+        assert answer.status_code == status
+    assert [key for _, key in webhook.accepted] == [KEY, KEY]
+
+
 @pytest.mark.parametrize("header", ["", "t=abc,v1=00", "v1=00", "t=1,t=1,v1=00", "t=1763621143", "garbage",
                                     "t=1763621143,v1=\u00e9\udcff", "t=\u0661\u0662,v1=00"])
 def test_verify_refuses_malformed_headers(header: str) -> None:
@@ -75,10 +122,10 @@ def test_verify_accepts_any_of_several_v1() -> None:
 @pytest.mark.parametrize(("age", "status"), [(0, 204), (299, 204), (-299, 204), (301, 401), (-301, 401)])
 def test_readme_receiver_rejects_old_or_forged(webhook: WebhookStub, age: int, status: int) -> None:
     stamp = int(time.time()) - age
-    headers = {SIGNATURE_HEADER: signature_header(SECRET.encode(), BODY, stamp), IDEMPOTENCY_HEADER: KEY,
+    headers = {SIGNATURE_HEADER: signature_header(SECRET.encode(), BODY, stamp, KEY), IDEMPOTENCY_HEADER: KEY,
                "Content-Type": "application/json"}
     assert requests.post(webhook.url(), data=BODY, headers=headers, timeout=5).status_code == status
-    forged = {**headers, SIGNATURE_HEADER: signature_header(b"not-the-secret-0123", BODY, stamp)}
+    forged = {**headers, SIGNATURE_HEADER: signature_header(b"not-the-secret-0123", BODY, stamp, KEY)}
     assert requests.post(webhook.url(), data=BODY, headers=forged, timeout=5).status_code == 401
     assert len(webhook.accepted) == (1 if status == 204 else 0)
     odd = {**headers, SIGNATURE_HEADER: "t=\u00b2,v1=00"}  # a digit to isdigit() that int() refuses

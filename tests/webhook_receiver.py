@@ -1,29 +1,31 @@
-"""The README's webhook receiver, verbatim: verify X-Presign-Signature, refuse anything over 5 minutes old."""
-import hashlib
-import hmac
-import json
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+"""The README's webhook receiver, run from README.md itself: the ``python`` block that follows "A receiver,
+standard library only" in the object-created section is executed here, so that ``Receiver`` is that exact
+code (every delivery test, through ``stubs_webhook``, goes through it)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+ANCHOR = "A receiver, standard library only"
 
 
-class Receiver(BaseHTTPRequestHandler):
-    secret = b"the rule's webhook secret"
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        pairs = (item.split("=", 1) for item in self.headers.get("X-Presign-Signature", "").split(","))
-        fields = dict(pair for pair in pairs if len(pair) == 2)
-        t, v1 = fields.get("t", ""), fields.get("v1", "").encode("latin-1")
-        expected = hmac.new(self.secret, t.encode("latin-1") + b"." + body, hashlib.sha256).hexdigest().encode()
-        if not (t.isdecimal() and abs(time.time() - int(t)) <= 300 and hmac.compare_digest(expected, v1)):
-            return self.send_error(401)
-        self.send_response(self.accept(json.loads(body), self.headers["Idempotency-Key"]))
-        self.end_headers()
-
-    def accept(self, event, idempotency_key):
-        print(idempotency_key, event["bucket"], event["key"], event["expires_at"])  # once per key
-        return 204
+def readme_receiver_source(text: str | None = None) -> str:
+    """The receiver's code block in the README (the first ``python`` block after its introduction)."""
+    text = README.read_text("utf-8") if text is None else text
+    start = text.index(ANCHOR)
+    found = re.search(r"^```python\n(.*?)^```$", text[start:], re.M | re.S)
+    if found is None:
+        raise LookupError("README.md: no python block after the webhook receiver's introduction")
+    return found.group(1)
 
 
-if __name__ == "__main__":
-    ThreadingHTTPServer(("127.0.0.1", 8080), Receiver).serve_forever()
+def _load() -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "webhook_receiver_readme"}  # not "__main__": no server starts
+    exec(compile(readme_receiver_source(), f"{README}:receiver", "exec"), namespace)
+    return namespace
+
+
+Receiver: Any = _load()["Receiver"]

@@ -1,16 +1,15 @@
 """The README's webhook receiver, for ``serve``: it prints each verified delivery of the object-created function.
 
-The checks are the README's, line for line: ``X-Presign-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
-"<t>.<body>">`` with the rule's secret, compared in constant time, at most 5 minutes old; anything else
-is 401. Unlike the README's few lines it also answers a malformed request (a length that is not a
-number, a body over 1 MiB or not a delivery's JSON) with 400 instead of a traceback. The printed line
-names the object, its expiry and the link without its query or token: those carry the signature.
+The checks are the README's: before any of the body is read, a missing ``Content-Length`` is 411, one
+that is not a number 400, one over 1 MiB 413; then ``v2`` of ``X-Presign-Signature`` (hex HMAC-SHA256 of
+``"<t>.<Idempotency-Key>.<body>"`` with the rule's secret, compared in constant time, at most 5 minutes
+old) must verify, or the answer is 401. Unlike the README's few lines it also answers a body that is not
+a delivery's JSON with 400 instead of a traceback. The printed line names the object, its expiry and the
+link without its query or token: those carry the signature.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -18,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from shared.devtools.console import Console, Stream
+from shared.object_created.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 
 MAX_AGE = 300  # seconds, either way
 MAX_BODY = 1 << 20
@@ -31,19 +31,14 @@ class Receiver(BaseHTTPRequestHandler):
     console: Console
 
     def do_POST(self) -> None:
-        """Answer 204 to a fresh, genuine delivery; 401 to any other signature; 400 to a malformed request."""
-        length = self.headers.get("Content-Length", "0")
-        if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
-            return self.send_error(400)
+        """Answer 204 to a fresh, genuine delivery; 401 to any other signature; 4xx to a malformed request."""
+        length = self.headers.get("Content-Length")
+        if length is None or not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
+            return self.send_error(length_refusal(length))
         body = self.rfile.read(int(length))
-        fields: dict[str, str] = {}
-        for item in self.headers.get("X-Presign-Signature", "").split(","):
-            name, equals, value = item.partition("=")
-            if equals:
-                fields[name] = value
-        t, v1 = fields.get("t", ""), fields.get("v1", "").encode("latin-1")
-        expected = hmac.new(self.secret, t.encode("latin-1") + b"." + body, hashlib.sha256).hexdigest().encode()
-        if not (t.isdecimal() and abs(time.time() - int(t)) <= MAX_AGE and hmac.compare_digest(expected, v1)):
+        key = self.headers.get(IDEMPOTENCY_HEADER, "")
+        if not verify_signature(self.secret, body, self.headers.get(SIGNATURE_HEADER, ""), now=time.time(),
+                                tolerance=MAX_AGE, idempotency_key=key):
             return self.send_error(401)
         try:
             event = json.loads(body)
@@ -51,7 +46,7 @@ class Receiver(BaseHTTPRequestHandler):
             return self.send_error(400)
         if not isinstance(event, dict) or not all(isinstance(event.get(name), str) for name in _FIELDS):
             return self.send_error(400)
-        self.send_response(self.accept(event, self.headers.get("Idempotency-Key", "")))
+        self.send_response(self.accept(event, key))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -64,6 +59,13 @@ class Receiver(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """No access log: serve prints the deliveries themselves."""
+
+
+def length_refusal(length: str | None) -> int:
+    """The status refusing a ``Content-Length`` before the body is read: 411 none, 400 not a number, 413 too big."""
+    if length is None:
+        return 411
+    return 400 if not (length.isascii() and length.isdigit()) else 413
 
 
 def shown_link(link: str) -> str:

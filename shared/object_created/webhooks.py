@@ -1,8 +1,10 @@
 """Signed webhook deliveries: one JSON body POSTed until the receiver takes it, or time runs out.
 
-Each attempt carries ``X-Presign-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``
-under the rule's secret (signed afresh per attempt, so a retry is never "too old" for the receiver)
-and an ``Idempotency-Key`` that stays the same for every attempt and every retry of the event.
+Each attempt carries ``X-Presign-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">,v2=<hex
+HMAC-SHA256 of "<t>.<idempotency key>.<body>">`` under the rule's secret (signed afresh per attempt, so a
+retry is never "too old" for the receiver) and an ``Idempotency-Key`` that stays the same for every
+attempt and every retry of the event. ``v2`` covers the key too: a captured delivery replayed with a new
+key does not verify. ``v1`` stays for receivers written before ``v2``.
 
 Retried: network errors, timeouts, 5xx and 429 (after ``Retry-After``, seconds or an HTTP date,
 capped); not retried: any other status below 200 or from 300 (redirects are not followed: they could
@@ -54,26 +56,51 @@ class Webhook:
 
 
 def get_signature(secret: bytes, body: bytes, timestamp: int) -> str:
-    """Hex HMAC-SHA256 of ``"<timestamp>.<body>"`` under the secret."""
+    """``v1``: hex HMAC-SHA256 of ``"<timestamp>.<body>"`` under the secret."""
     return hmac.new(secret, str(timestamp).encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: bytes, body: bytes, timestamp: int) -> str:
-    """The ``X-Presign-Signature`` value: ``t=<timestamp>,v1=<signature>``."""
-    return f"t={timestamp},v1={get_signature(secret, body, timestamp)}"
+def get_signature_v2(secret: bytes, body: bytes, timestamp: int, idempotency_key: str) -> str:
+    """``v2``: hex HMAC-SHA256 of ``"<timestamp>.<idempotency key>.<body>"`` under the secret."""
+    if not is_idempotency_key(idempotency_key):
+        raise ValueError("an idempotency key is ASCII letters and digits")
+    signed = f"{timestamp}.{idempotency_key}.".encode("ascii") + body
+    return hmac.new(secret, signed, hashlib.sha256).hexdigest()
 
 
-def verify_signature(secret: bytes, body: bytes, header: str, *, now: float,
-                     tolerance: int = SIGNATURE_TOLERANCE) -> bool:
-    """True when a ``v1`` in the header signs the body and ``t`` is within ``tolerance`` s of now."""
+def is_idempotency_key(value: str) -> bool:
+    """True for a key ``v2`` can cover: ASCII letters and digits only (ours are SHA-256 hex).
+
+    Without a dot in the key, no ``v1`` string ``"<t>.<body>"`` reads as a ``v2`` one for another key.
+    """
+    return bool(value) and value.isascii() and value.isalnum()
+
+
+def signature_header(secret: bytes, body: bytes, timestamp: int, idempotency_key: str | None = None) -> str:
+    """The ``X-Presign-Signature`` value: ``t=<timestamp>,v1=<signature>``, and ``,v2=<signature>`` for a key."""
+    header = f"t={timestamp},v1={get_signature(secret, body, timestamp)}"
+    if idempotency_key is None:
+        return header
+    return f"{header},v2={get_signature_v2(secret, body, timestamp, idempotency_key)}"
+
+
+def verify_signature(secret: bytes, body: bytes, header: str, *, now: float, tolerance: int = SIGNATURE_TOLERANCE,
+                     idempotency_key: str | None = None) -> bool:
+    """True when ``t`` is within ``tolerance`` s of now and a ``v1`` in the header signs the body, or, given the
+    delivery's ``Idempotency-Key``, a ``v2`` signs the key and the body (``v1`` is then not enough)."""
     fields = [part.strip().partition("=") for part in header.split(",")]
     stamps = [value for name, _, value in fields if name == "t"]
     if len(stamps) != 1 or not (stamps[0].isascii() and stamps[0].isdigit()) or abs(now - int(stamps[0])) > tolerance:
         return False
-    expected = get_signature(secret, body, int(stamps[0])).encode("ascii")
+    if idempotency_key is None:
+        version, expected = "v1", get_signature(secret, body, int(stamps[0]))
+    elif is_idempotency_key(idempotency_key):
+        version, expected = "v2", get_signature_v2(secret, body, int(stamps[0]), idempotency_key)
+    else:
+        return False
     # Bytes, not str: compare_digest refuses non-ASCII text, and a header may carry any byte.
-    return any(hmac.compare_digest(expected, value.encode("utf-8", "surrogateescape"))
-               for name, _, value in fields if name == "v1")
+    return any(hmac.compare_digest(expected.encode("ascii"), value.encode("utf-8", "surrogateescape"))
+               for name, _, value in fields if name == version)
 
 
 def backoff_delay(retry: int, *, base: float, cap: float, draw: float) -> float:
@@ -170,7 +197,7 @@ class WebhookSender:
         import requests
 
         headers = {**dict(webhook.headers), "Content-Type": "application/json", IDEMPOTENCY_HEADER: idempotency_key,
-                   SIGNATURE_HEADER: signature_header(webhook.secret, body, int(self.wall_clock()))}
+                   SIGNATURE_HEADER: signature_header(webhook.secret, body, int(self.wall_clock()), idempotency_key)}
         try:
             response = self._http().post(webhook.url, data=body, headers=headers,
                                          timeout=timeout, allow_redirects=False, stream=True)

@@ -243,6 +243,15 @@ def test_a_real_answer_to_another_origin_has_no_cors_headers_but_varies(presign:
     assert plain.status_code == 200 and not cors_headers(plain.headers) and plain.headers["Vary"] == "Origin"
 
 
+def test_a_request_the_adapter_refuses_is_readable_too(presign: Served) -> None:
+    too_large = presign.request("POST", "/presign/batch", data=b"x" * ((1 << 20) + 1),
+                                headers={**ALICE, "Content-Type": "application/json", "Origin": APP_ORIGIN})
+    assert too_large.status_code == 413 and too_large.json()["error"]["code"] == "PayloadTooLarge"
+    assert too_large.headers["Access-Control-Allow-Origin"] == APP_ORIGIN and too_large.headers["Vary"] == "Origin"
+    bad_path = presign.request("GET", "/presign%ff", headers={"Origin": OTHER_ORIGIN})
+    assert bad_path.status_code == 400 and not cors_headers(bad_path.headers)
+
+
 # The links function.
 
 def test_links_preflights_follow_its_routes(links: Served) -> None:
@@ -293,6 +302,15 @@ def test_fc_event_errors_are_readable_and_other_origins_refused() -> None:
     other = serve_fc_event(app, fc3_event("OPTIONS", headers={**PREFLIGHT, "Origin": OTHER_ORIGIN}), None)  # type: ignore[arg-type]
     assert other["statusCode"] == 403 and not cors_headers(other["headers"])
     assert json.loads(other["body"])["error"]["code"] == "AccessDenied"  # type: ignore[arg-type]
+
+
+def test_fc_event_the_adapter_refuses_is_readable_too() -> None:
+    app = fc_app()
+    oversized = fc3_event("POST", headers={"Origin": APP_ORIGIN}, body=b"x" * ((1 << 20) + 1), base64_body=True)
+    answer = serve_fc_event(app, oversized, None)  # type: ignore[arg-type]
+    assert answer["statusCode"] == 413 and answer["headers"]["Access-Control-Allow-Origin"] == APP_ORIGIN  # type: ignore[index]
+    garbage = serve_fc_event(app, b"not an event", None)  # type: ignore[arg-type]
+    assert garbage["statusCode"] == 400 and not cors_headers(garbage["headers"])
 
 
 @pytest.fixture(scope="module")

@@ -126,6 +126,11 @@ class Api:
         return call.principal
 
 
+def adapter_refusal(app: App, origin: str | None, response: HttpResponse) -> HttpResponse:
+    """A request an adapter could not read, refused: readable by a page on an origin the app's CORS allows."""
+    return with_cors(app.cors if isinstance(app, Api) else None, {"origin": origin} if origin else {}, response)
+
+
 class BrokenApp:
     """What a function with a configuration error runs: every request gets the same 500 ConfigError."""
 

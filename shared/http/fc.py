@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from shared.credentials.invocation import invocation, request_id_of
 from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.fields import json_event
-from shared.http.api import App
+from shared.http.api import App, adapter_refusal
 from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response
 
 
@@ -29,7 +29,8 @@ def serve_fc_event(app: App, event: object, context: object = None) -> dict[str,
         try:
             request = request_from_event(event)
         except PresignError as error:
-            return response_to_event(error_response(error, request_id_of(context)))
+            return response_to_event(adapter_refusal(app, _origin_of(event), error_response(
+                error, request_id_of(context))))
         if not request.request_id:
             request.request_id = request_id_of(context)
         return response_to_event(app.handle(request))
@@ -56,6 +57,18 @@ def response_to_event(response: HttpResponse) -> dict[str, object]:
 
         return {"statusCode": response.status, "headers": headers,
                 "body": base64.b64encode(response.body).decode("ascii"), "isBase64Encoded": True}
+
+
+def _origin_of(event: object) -> str | None:
+    """The Origin header of an event that could not be adapted, when it has one (for CORS on the refusal)."""
+    try:
+        headers = json_event(event).get("headers")
+    except PresignError:
+        return None
+    if not isinstance(headers, Mapping):
+        return None
+    origin = next((value for name, value in headers.items() if str(name).lower() == "origin"), None)
+    return origin if isinstance(origin, str) else None
 
 
 def _from_fc3(event: Mapping[str, object]) -> HttpRequest:

@@ -10,7 +10,7 @@ from typing import Protocol, cast
 from urllib.parse import unquote_to_bytes
 
 from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
-from shared.http.api import App
+from shared.http.api import App, adapter_refusal
 from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response
 
 
@@ -42,7 +42,8 @@ def _answer(app: App, environ: Mapping[str, object]) -> HttpResponse:
     try:
         request = request_from_environ(environ)
     except PresignError as error:
-        return error_response(error, "")
+        origin = environ.get("HTTP_ORIGIN")
+        return adapter_refusal(app, str(origin) if origin else None, error_response(error, ""))
     return app.handle(request)
 
 

@@ -302,6 +302,19 @@ def test_one_principal_may_hold_several_keys() -> None:
     assert {auth.authenticate({"x-api-key": key}, now=NOW).name for key in (ALICE_KEY, BOB_KEY)} == {"alice"}
 
 
+def test_configures_says_whether_a_principal_is_still_admitted_the_way_it_was() -> None:
+    """What a link's click asks: is the principal that made it still in the configuration, by the same method?"""
+    auth = authenticator(api_keys=f"alice:{SHA_ALICE}")  # bob's entry removed
+    assert auth.configures("alice", "api_key") and not auth.configures("bob", "api_key")
+    assert not auth.configures("ALICE", "api_key") and not auth.configures("alice ", "api_key")
+    assert auth.configures("anyone", "jwt") and not auth.configures("alice", "gateway")
+    keys_only = authenticator(jwt_secrets=None, jwt_issuer=None, jwt_audience=None)
+    assert keys_only.configures("bob", "api_key") and not keys_only.configures("carol", "jwt")
+    gateway = authenticator(api_keys=None, trust_gateway=True, gateway_header="X-User")
+    assert gateway.configures("dave", "gateway") and not gateway.configures("alice", "api_key")
+    assert not gateway.configures("dave", "carrier-pigeon")
+
+
 GATEWAY_REFUSALS = {
     "empty": "",
     "too-long": "u" * 257,

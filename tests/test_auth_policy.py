@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.auth.authenticator import Principal
-from shared.auth.policy import DENIED, OPTIONS, Grant, Policy, clean_key, compile_glob
+from shared.auth.policy import DEFAULT_MAX_LINK_TTL, DENIED, OPTIONS, Grant, Policy, clean_key, compile_glob
 from shared.errors import AccessDenied, ConfigError
 
 POLICY = {"principals": {
@@ -147,6 +147,42 @@ def test_ties_go_to_the_first_rule() -> None:
     assert grant == Grant(60, "principals.alice[0]")
 
 
+# -- links: max_link_ttl ----------------------------------------------------------------------------------
+
+LINK_RULES = {"principals": {"alice": [
+    {"bucket": "docs", "prefix": "reports/", "max_expires": 3600, "max_link_ttl": 86400},
+    {"bucket": "docs", "prefix": "reports/", "max_expires": 600, "max_link_ttl": 2_592_000},
+    {"bucket": "docs", "prefix": "reports/2025/", "methods": ["HEAD"], "max_link_ttl": 31_536_000},
+], "*": [{"bucket": "docs", "prefix": "shared/"}]}}
+
+
+def test_max_link_ttl_defaults_to_30_days_and_is_read_per_rule() -> None:
+    policy = Policy.parse(json.dumps(LINK_RULES))
+    assert DEFAULT_MAX_LINK_TTL == 30 * 86400
+    shared = policy.authorize_link(ALICE, bucket="docs", key="shared/a", options=(), ttl=31_536_000)
+    assert shared == Grant(None, "principals.*[0]", DEFAULT_MAX_LINK_TTL)
+    assert policy.authorize(ALICE, bucket="docs", key="reports/a", method="GET", options=()).max_link_ttl == 86400
+
+
+@pytest.mark.parametrize(("ttl", "grant"), [(3600, Grant(3600, "principals.alice[0]", 86400)),
+                                             (86400, Grant(3600, "principals.alice[0]", 86400)),
+                                             (86401, Grant(600, "principals.alice[1]", 2_592_000)),
+                                             (31_536_000, Grant(600, "principals.alice[1]", 2_592_000))])
+def test_a_link_gets_the_rule_that_grants_most_of_its_ttl_then_the_longest_urls(ttl: int, grant: Grant) -> None:
+    """One rule decides, never a mix: a 30-day link here mints 600 s URLs, not the other rule's 3600 s."""
+    policy = Policy.parse(json.dumps(LINK_RULES))
+    assert policy.authorize_link(ALICE, bucket="docs", key="reports/2025/q1.pdf", options=(), ttl=ttl) == grant
+
+
+def test_authorize_link_is_a_get_refused_like_any_other() -> None:
+    policy = Policy.parse(json.dumps(LINK_RULES))
+    for principal, key, options in ((ALICE, "secret/a", ()), (CAROL, "reports/a", ()),
+                                    (ALICE, "reports/a", ["filename"]), (jwt("alice", "other/"), "reports/a", ())):
+        with pytest.raises(AccessDenied) as caught:
+            policy.authorize_link(principal, bucket="docs", key=key, options=options, ttl=60)
+        assert caught.value.message == DENIED
+
+
 # -- parsing -----------------------------------------------------------------------------------------------
 
 def rule(**fields: object) -> str:
@@ -214,6 +250,15 @@ PARSE_ERRORS = {
     "max_expires-bool": (rule(max_expires=True), "principals.alice[1].max_expires"),
     "max_expires-null": (rule(max_expires=None), "principals.alice[1].max_expires"),
     "max_expires-over-7-days": (rule(max_expires=604801), "from 1 to 604800, got 604801"),
+    "max_link_ttl-zero": (rule(max_link_ttl=0),
+                          "principals.alice[1].max_link_ttl: must be a whole number of seconds from 1 to 31536000"),
+    "max_link_ttl-over-365-days": (rule(max_link_ttl=31_536_001), "(365 days), got 31536001"),
+    "max_link_ttl-string": (rule(max_link_ttl="30d"), "principals.alice[1].max_link_ttl: must be a whole number"),
+    "max_link_ttl-float": (rule(max_link_ttl=86400.0), "principals.alice[1].max_link_ttl"),
+    "max_link_ttl-bool": (rule(max_link_ttl=True), "principals.alice[1].max_link_ttl"),
+    "max_link_ttl-null": (rule(max_link_ttl=None), "principals.alice[1].max_link_ttl: must be a whole number"),
+    "max_link_ttl-misspelt": (rule(max_link_tll=60), "unknown field 'max_link_tll'; a rule has bucket, prefix, "
+                                                     "keys, methods, max_expires, max_link_ttl, allow"),
     "allow-unknown-option": (rule(allow=["filename", "filenames"]),
                              "principals.alice[1].allow: unknown option 'filenames'"),
     "allow-disposition-is-not-an-option": (rule(allow=["disposition"]), "unknown option 'disposition'"),
@@ -315,4 +360,5 @@ def test_grant_is_an_immutable_value() -> None:
         del grant.rule
     assert grant == Grant(3600, "principals.alice[0]") != Grant(None, "principals.alice[0]")
     assert len({grant, Grant(3600, "principals.alice[0]")}) == 1
-    assert repr(grant) == "Grant(max_expires=3600, rule='principals.alice[0]')"
+    assert repr(grant) == "Grant(max_expires=3600, rule='principals.alice[0]', max_link_ttl=2592000)"
+    assert grant != Grant(3600, "principals.alice[0]", 60) and grant.max_link_ttl == DEFAULT_MAX_LINK_TTL

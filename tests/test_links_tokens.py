@@ -8,12 +8,15 @@ import hmac
 import json
 import string
 import struct
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from shared.auth.authenticator import VIAS
 from shared.errors import ConfigError, InvalidArgument, InvalidLink
+from shared.links import tokens
 from shared.links.tokens import MAX_TOKEN_CHARS, LinkSigner, is_link_id, new_link, parse_signing_keys
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "link_tokens.json").read_text("utf-8"))
@@ -57,10 +60,15 @@ def test_vectors_follow_the_documented_layout(case: dict) -> None:
     fields, issued = case["link"], int(utc(case["now"]).timestamp())
     text = [fields["bucket"].encode(), fields["key"].encode(), fields.get("filename", "").encode()]
     disposition = (None, "attachment", "inline").index(fields.get("disposition"))
-    signed = (bytes([1, len(kid)]) + kid.encode() + bytes.fromhex(case["random"])
+    version = 2 if "principal" in fields else 1
+    signed = (bytes([version, len(kid)]) + kid.encode() + bytes.fromhex(case["random"])
               + struct.pack(">IIIB", issued, fields["ttl"], fields["url_expires"], disposition)
               + struct.pack(">B", len(text[0])) + text[0] + struct.pack(">H", len(text[1])) + text[1]
               + struct.pack(">H", len(text[2])) + text[2])
+    if version == 2:
+        principal = fields["principal"].encode()
+        signed += bytes([("api_key", "jwt", "gateway").index(fields["via"]) + 1])
+        signed += struct.pack(">H", len(principal)) + principal
     mac = hmac.new(secret.encode(), signed, hashlib.sha256).digest()[:16]
     assert decode(case["token"]) == signed + mac
 
@@ -109,7 +117,7 @@ def test_every_truncation_and_extension_is_refused() -> None:
         ("A" * (MAX_TOKEN_CHARS + 1), "malformed: not a base64url"),
         ("A", "malformed: bad base64url length"),
         ("AQ", "malformed: truncated"),
-        ("Ag" + "A" * 40, "malformed: unknown version"),
+        ("Aw" + "A" * 40, "malformed: unknown version"),
         ("AQJrOQ" + "A" * 40, "unknown key id"),
     ],
     ids=["empty", "padding", "standard-alphabet", "too-long", "length", "truncated", "version", "kid"],
@@ -141,6 +149,73 @@ def test_a_genuine_mac_over_a_malformed_payload_is_refused() -> None:
         with pytest.raises(InvalidLink) as caught:
             SIGNER.unsign(token, now=NOW)
         assert caught.value.reason == "malformed payload"
+
+
+# -- version 2: the principal that made the link ---------------------------------------------------------
+
+def test_a_link_with_a_principal_is_version_2_and_one_without_stays_version_1() -> None:
+    made = link(principal="alice", via="api_key")
+    token = SIGNER.sign(made)
+    assert decode(token)[0] == 2 and decode(SIGNER.sign(link()))[0] == 1
+    assert SIGNER.unsign(token, now=NOW) == made
+    assert (made.principal, made.via) == ("alice", "api_key")
+    assert len(decode(token)) == len(decode(SIGNER.sign(link()))) + 3 + len("alice")
+
+
+def test_version_1_tokens_still_verify_and_name_no_principal() -> None:
+    """Every token issued before version 2 (and every object-created link) reads as a link without a principal."""
+    for case in VECTORS:
+        if "principal" not in case["link"]:
+            assert decode(case["token"])[0] == 1
+            unsigned = LinkSigner.from_setting(case["keys"]).unsign(case["token"], now=utc(case["now"]))
+            assert (unsigned.principal, unsigned.via) == (None, None)
+
+
+@pytest.mark.parametrize(("principal", "via"), [("alice", None), (None, "jwt"), ("", "jwt"), ("alice", "key")])
+def test_a_principal_goes_with_its_via_or_neither(principal: str | None, via: str | None) -> None:
+    with pytest.raises(ValueError, match="principal with its via"):
+        SIGNER.sign(link(principal=principal, via=via))
+
+
+def test_the_via_bytes_are_the_authenticators_methods() -> None:
+    assert tokens.VIAS[1:] == VIAS and tokens.VIAS[0] is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda tail: b"\x00" + tail[1:], lambda tail: b"\x04" + tail[1:], lambda tail: tail[:1] + b"\x00\x00",
+     lambda tail: tail + b"x", lambda tail: tail[:1] + b"\x00\x09alice", lambda tail: tail[:1] + b"\x00\x05al\xffce",
+     lambda tail: tail[:1], lambda tail: b""],
+    ids=["via-0", "via-4", "empty-principal", "trailing-byte", "length-past-the-end", "not-utf-8", "no-name",
+         "no-via"],
+)
+def test_a_genuine_mac_over_a_malformed_principal_is_refused(damage: Callable[[bytes], bytes]) -> None:
+    key = parse_signing_keys(K1)[0]
+    signed = decode(SIGNER.sign(link(principal="alice", via="jwt")))[:-16]
+    head, tail = signed[:-8], signed[-8:]  # tail: the via byte and the 2 + 5 bytes of "alice"
+    assert tail == b"\x02\x00\x05alice"
+    damaged = head + damage(tail)
+    token = base64.urlsafe_b64encode(damaged + SIGNER.get_signature(key, damaged)).rstrip(b"=").decode()
+    with pytest.raises(InvalidLink) as caught:
+        SIGNER.unsign(token, now=NOW)
+    assert caught.value.reason == "malformed payload"
+
+
+def test_a_version_1_token_carrying_principal_bytes_is_refused() -> None:
+    """The version byte decides the layout: principal bytes after a version 1 payload are trailing bytes."""
+    key = parse_signing_keys(K1)[0]
+    signed = b"\x01" + decode(SIGNER.sign(link(principal="alice", via="jwt")))[1:-16]
+    token = base64.urlsafe_b64encode(signed + SIGNER.get_signature(key, signed)).rstrip(b"=").decode()
+    with pytest.raises(InvalidLink) as caught:
+        SIGNER.unsign(token, now=NOW)
+    assert caught.value.reason == "malformed payload"
+
+
+def test_the_principals_name_counts_towards_the_size_limit() -> None:
+    longest = "报告" * 114 + "abc"
+    with pytest.raises(InvalidArgument) as caught:
+        SIGNER.sign(link(longest, principal="alice", via="api_key"))
+    assert "over the limit of 1000" in caught.value.message and "principal's name counts too" in caught.value.message
 
 
 def test_expiry_is_checked_against_the_given_time() -> None:

@@ -107,6 +107,14 @@ class Authenticator:
         return (f"Authenticator(api_keys={len(self._api_keys)}, jwt_secrets={len(self._jwt)}, "
                 f"gateway_header={self._gateway_header!r})")
 
+    def configures(self, name: str, via: str) -> bool:
+        """True while the configuration admits this principal this way: an API key of that name, JWT, the gateway."""
+        if via == "api_key":
+            return any(name == known for known, _ in self._api_keys)  # names are not secret: the link shows it
+        if via == "jwt":
+            return bool(self._jwt)
+        return via == "gateway" and self._gateway_header is not None
+
     def authenticate(self, headers: Mapping[str, str], *, now: datetime) -> Principal:
         """Return the caller the first presented credential proves, or raise Unauthenticated."""
         if now.tzinfo is None:

@@ -3,12 +3,13 @@
 ``PRESIGN_POLICY`` is inline JSON or ``@path/to/file.json``::
 
     {"principals": {"alice": [{"bucket": "b", "prefix": "reports/", "methods": ["GET"],
-                               "max_expires": 3600, "allow": ["filename"]}],
+                               "max_expires": 3600, "max_link_ttl": 86400, "allow": ["filename"]}],
                     "*": [{"bucket": "b", "keys": ["public/**/*.pdf"]}]}}
 
 A request passes only if one rule of its principal, or of ``"*"`` (anyone authenticated), allows its
 bucket, key, method and every option it uses. A key with an empty, ``.`` or ``..`` segment matches no
-rule, so ``reports/../secret`` never passes as ``reports/``. Structural errors are ConfigErrors that
+rule, so ``reports/../secret`` never passes as ``reports/``. ``max_expires`` caps a presigned URL's
+lifetime, ``max_link_ttl`` (default 30 days) a links-function link's. Structural errors are ConfigErrors that
 point at the rule; refusals tell the caller only "not allowed by the policy" and the log why.
 """
 
@@ -34,23 +35,27 @@ METHODS = ("GET", "HEAD", "PUT")
 OPTIONS = ("filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type", "meta",
            "check_exists")
 _OPTION_SET = frozenset(OPTIONS)
-RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "allow")
+RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "max_link_ttl", "allow")
+DEFAULT_MAX_LINK_TTL = 2_592_000  # 30 days
+MAX_LINK_TTL = 31_536_000  # 365 days: the longest link the links function makes (the one home of this limit)
 
 _GLOB = r"\*\*\*|\*\*/|\*\*|\*|\?"  # compiled (and cached by re) when a policy has a glob
 _DOT_SEGMENTS = ("", ".", "..")
 
 
 class Grant:
-    """What the policy granted: the longest lifetime the rule allows (None: no limit) and which rule."""
+    """What the policy granted: the longest URL lifetime (None: no limit) and link lifetime, and which rule."""
 
-    __slots__ = ("max_expires", "rule")
+    __slots__ = ("max_expires", "rule", "max_link_ttl")
 
     max_expires: int | None
     rule: str
+    max_link_ttl: int
 
-    def __init__(self, max_expires: int | None, rule: str) -> None:
+    def __init__(self, max_expires: int | None, rule: str, max_link_ttl: int = DEFAULT_MAX_LINK_TTL) -> None:
         object.__setattr__(self, "max_expires", max_expires)
         object.__setattr__(self, "rule", rule)
+        object.__setattr__(self, "max_link_ttl", max_link_ttl)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Grant is immutable")
@@ -61,29 +66,38 @@ class Grant:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Grant):
             return NotImplemented
-        return (self.max_expires, self.rule) == (other.max_expires, other.rule)
+        return self._fields() == other._fields()
 
     def __hash__(self) -> int:
-        return hash((self.max_expires, self.rule))
+        return hash(self._fields())
 
     def __repr__(self) -> str:
-        return f"Grant(max_expires={self.max_expires!r}, rule={self.rule!r})"
+        return f"Grant(max_expires={self.max_expires!r}, rule={self.rule!r}, max_link_ttl={self.max_link_ttl!r})"
+
+    def _fields(self) -> tuple[int | None, str, int]:
+        return (self.max_expires, self.rule, self.max_link_ttl)
 
 
 class Rule:
-    """One checked rule: a bucket, a prefix or key globs, methods, a lifetime cap and allowed options."""
+    """One checked rule: a bucket, a prefix or key globs, methods, lifetime caps and allowed options."""
 
-    __slots__ = ("where", "bucket", "prefix", "patterns", "methods", "max_expires", "allow")
+    __slots__ = ("where", "bucket", "prefix", "patterns", "methods", "max_expires", "max_link_ttl", "allow")
 
     def __init__(self, where: str, bucket: str, *, prefix: str | None, patterns: Sequence[re.Pattern[str]],
-                 methods: frozenset[str], max_expires: int | None, allow: frozenset[str]) -> None:
+                 methods: frozenset[str], max_expires: int | None, allow: frozenset[str],
+                 max_link_ttl: int = DEFAULT_MAX_LINK_TTL) -> None:
         self.where = where
         self.bucket = bucket
         self.prefix = prefix
         self.patterns = tuple(patterns)
         self.methods = methods
         self.max_expires = max_expires
+        self.max_link_ttl = max_link_ttl
         self.allow = allow
+
+    def grant(self) -> Grant:
+        """What this rule grants a request it allows."""
+        return Grant(self.max_expires, self.where, self.max_link_ttl)
 
     def refusal(self, bucket: str, key: str, method: str, options: frozenset[str]) -> tuple[int, str] | None:
         """Return None if this rule allows the request, else how far it got (for the log) and why not."""
@@ -132,6 +146,18 @@ class Policy:
     def authorize(self, principal: Principal, *, bucket: str, key: str, method: str,
                   options: Iterable[str]) -> Grant:
         """Return the most generous Grant among the rules that allow the request, or raise AccessDenied."""
+        rules = self._allowing(principal, bucket=bucket, key=key, method=method, options=options)
+        return max(rules, key=_url_cap).grant()  # max() keeps the first of equals
+
+    def authorize_link(self, principal: Principal, *, bucket: str, key: str, options: Iterable[str],
+                       ttl: int) -> Grant:
+        """Authorize a link to GET the key for ``ttl`` s: the rule granting most of ``ttl``, then the longest URLs."""
+        rules = self._allowing(principal, bucket=bucket, key=key, method="GET", options=options)
+        return max(rules, key=lambda rule: (min(rule.max_link_ttl, ttl), _url_cap(rule))).grant()
+
+    def _allowing(self, principal: Principal, *, bucket: str, key: str, method: str,
+                  options: Iterable[str]) -> list[Rule]:
+        """The rules of the principal and of "*" that allow the request, in order; AccessDenied when none."""
         used = frozenset(options)
         if not used <= _OPTION_SET:
             raise ValueError(f"unknown policy options: {', '.join(sorted(used - _OPTION_SET))}")
@@ -145,18 +171,17 @@ class Policy:
         rules = self._rules.get(principal.name, ())
         if principal.name != ANYONE:
             rules += self._rules.get(ANYONE, ())
-        best: Rule | None = None
+        allowing = []
         closest = (-1, f"no rules for principal {principal.name!r}")
         for rule in rules:
             refusal = rule.refusal(bucket, key, method, used)
             if refusal is None:
-                if best is None or _longer(rule.max_expires, best.max_expires):
-                    best = rule
+                allowing.append(rule)
             elif refusal[0] > closest[0]:
                 closest = refusal
-        if best is None:
+        if not allowing:
             raise AccessDenied(DENIED, detail=closest[1])
-        return Grant(best.max_expires, best.where)
+        return allowing
 
 
 def clean_key(key: str) -> bool:
@@ -219,7 +244,8 @@ def _rule(where: str, spec: object) -> Rule:
         raise _bad(f"{where}.bucket", "required: the bucket's name")
     prefix, patterns = _key_scope(where, spec)
     return Rule(where, bucket, prefix=prefix, patterns=patterns, methods=_methods(where, spec),
-                max_expires=_max_expires(where, spec), allow=_allow(where, spec))
+                max_expires=_max_expires(where, spec), allow=_allow(where, spec),
+                max_link_ttl=_max_link_ttl(where, spec))
 
 
 def _key_scope(where: str, spec: Mapping[str, object]) -> tuple[str | None, list[re.Pattern[str]]]:
@@ -267,6 +293,14 @@ def _max_expires(where: str, spec: Mapping[str, object]) -> int | None:
     return value
 
 
+def _max_link_ttl(where: str, spec: Mapping[str, object]) -> int:
+    value = spec.get("max_link_ttl", DEFAULT_MAX_LINK_TTL)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LINK_TTL:
+        raise _bad(f"{where}.max_link_ttl",
+                   f"must be a whole number of seconds from 1 to {MAX_LINK_TTL} (365 days), got {value!r}")
+    return value
+
+
 def _allow(where: str, spec: Mapping[str, object]) -> frozenset[str]:
     options = spec.get("allow", [])
     if not isinstance(options, list):
@@ -277,9 +311,9 @@ def _allow(where: str, spec: Mapping[str, object]) -> frozenset[str]:
     return frozenset(options)
 
 
-def _longer(candidate: int | None, best: int | None) -> bool:
-    """True if a lifetime cap is more generous than the best so far (None: no cap)."""
-    return best is not None and (candidate is None or candidate > best)
+def _url_cap(rule: Rule) -> int:
+    """A rule's URL lifetime cap, for ranking rules: no cap ranks above every cap."""
+    return MAX_EXPIRES + 1 if rule.max_expires is None else rule.max_expires
 
 
 def _bad(where: str, problem: str) -> ConfigError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared import fields
+from shared.auth.policy import MAX_LINK_TTL as MAX_TTL
 from shared.errors import InvalidArgument
 from shared.oss.expiry import MAX_V4_LIFETIME as MAX_URL_EXPIRES
 from shared.presign.request import PresignRequest
@@ -18,7 +19,6 @@ from shared.presign.request import PresignRequest
 LINK_FIELDS = ("key", "bucket", "ttl", "filename", "disposition", "url_expires")
 _TARGET_FIELDS = ("key", "bucket", "filename", "disposition")
 DEFAULT_URL_EXPIRES = 300
-MAX_TTL = 31_536_000  # 365 days
 _UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
 _TTL_FORMS = "whole seconds, or a number with d, h, m or s such as 30d"
 _TTL_HINT = f"ttl must be 1 second to 365 days: {_TTL_FORMS}"

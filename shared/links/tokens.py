@@ -2,7 +2,8 @@
 
 A token is the unpadded base64url of these bytes (integers big-endian, strings length-prefixed)::
 
-    version      1 byte    1
+    version      1 byte    2 for a link a principal made (``POST /links``); 1 for one without
+                           (the object-created function's, and every link made before version 2)
     kid          1 + n     the signing key's id, ASCII, 1..16 characters
     link_id      12 bytes  random; its base64url (16 characters) is the id that revocation lists name
     issued_at    4 bytes   Unix seconds
@@ -12,19 +13,24 @@ A token is the unpadded base64url of these bytes (integers big-endian, strings l
     bucket       1 + n     ASCII
     key          2 + n     UTF-8
     filename     2 + n     UTF-8; empty for none
+    via          1 byte    version 2 only: how the principal that made the link authenticated,
+                           1 api_key, 2 jwt, 3 gateway
+    principal    2 + n     version 2 only: that principal's name, UTF-8
     mac          16 bytes  HMAC-SHA256 of every byte above under the kid's secret, cut to 128 bits
                            (as HMAC-SHA-256-128 in RFC 4868: forging one still takes 2**128 guesses)
 
-So a token is ``ceil(4/3 * (48 + kid + bucket + key + filename bytes))`` characters: a 100-byte key
-in a 13-character bucket signed by kid ``k1`` makes 218, whatever the script; under 250 holds keys
-of up to 123 bytes there (41 CJK characters). A token over ``MAX_TOKEN_CHARS`` (1000: a key of up to
-687 bytes there) is refused with a 400 when the link is created, so every link stays well inside
-the 2,000 characters that browsers, mail gateways and link rewriters carry.
+So a version 1 token is ``ceil(4/3 * (48 + kid + bucket + key + filename bytes))`` characters: a
+100-byte key in a 13-character bucket signed by kid ``k1`` makes 218, whatever the script; under 250
+holds keys of up to 123 bytes there (41 CJK characters). Version 2 adds 3 bytes and the principal's
+name. A token over ``MAX_TOKEN_CHARS`` (1000: a key of up to 687 bytes there) is refused with a 400
+when the link is created, so every link stays well inside the 2,000 characters that browsers, mail
+gateways and link rewriters carry.
 
 Signed, not encrypted: anyone holding a link can base64-decode it and read the bucket, the object
 key, the download filename and disposition, the link id, when it was issued, when it expires, the
-minted URLs' lifetime and the signing key's id. It holds no secret and no credential: it grants only
-what the links function does with it, and only until it expires or is revoked.
+minted URLs' lifetime, the signing key's id and (version 2) the name of the principal that made it.
+It holds no secret and no credential: it grants only what the links function does with it, and only
+until it expires, is revoked, or (version 2) its principal or rule is removed.
 
 Keys rotate: ``LINK_SIGNING_KEYS`` lists ``kid:secret`` pairs, newest last; the last one signs, all
 of them verify, so a new key can be added (appended) before the old one is retired.
@@ -46,13 +52,15 @@ from datetime import datetime, timedelta, timezone
 from shared.errors import ConfigError, InvalidArgument, InvalidLink
 
 VARIABLE = "LINK_SIGNING_KEYS"
-VERSION = 1
+VERSION = 2  # of a link a principal made; VERSION_WITHOUT_PRINCIPAL for one without
+VERSION_WITHOUT_PRINCIPAL = 1
 LINK_ID_BYTES = 12
 MAC_BYTES = 16
 MIN_SECRET_BYTES = 32  # RFC 2104: a key shorter than the hash's output weakens HMAC
 MAX_TOKEN_CHARS = 1000
 MAX_CLOCK_SKEW = 60  # seconds a token may claim to be issued in the future (another instance's clock)
 DISPOSITIONS = (None, "attachment", "inline")
+VIAS = (None, "api_key", "jwt", "gateway")  # Principal.via by its byte (tests hold it to shared.auth's list)
 
 _KID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
@@ -73,6 +81,8 @@ class Link:
     url_expires: int
     filename: str | None = None
     disposition: str | None = None
+    principal: str | None = None  # who made the link (None: the object-created function, or a version 1 token)
+    via: str | None = None  # how that principal authenticated: api_key, jwt or gateway
 
 
 def is_link_id(text: str) -> bool:
@@ -81,14 +91,15 @@ def is_link_id(text: str) -> bool:
 
 
 def new_link(*, bucket: str, key: str, ttl: int, url_expires: int, now: datetime, filename: str | None = None,
-             disposition: str | None = None, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> Link:
+             disposition: str | None = None, principal: str | None = None, via: str | None = None,
+             random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> Link:
     """A link issued at ``now`` (whole seconds) for ``ttl`` seconds, with a fresh random id."""
     if now.tzinfo is None:
         raise ValueError("now must be a timezone-aware datetime")
     issued_at = _EPOCH + timedelta(seconds=int(now.timestamp()))
     return Link(link_id=_b64encode(random_bytes(LINK_ID_BYTES)), bucket=bucket, key=key, issued_at=issued_at,
                 expires_at=issued_at + timedelta(seconds=ttl), url_expires=url_expires, filename=filename,
-                disposition=disposition)
+                disposition=disposition, principal=principal, via=via)
 
 
 class SigningKey:
@@ -166,7 +177,8 @@ class LinkSigner:
         token = _b64encode(signed + self.get_signature(self._newest, signed))
         if len(token) > MAX_TOKEN_CHARS:
             raise InvalidArgument("key", f"this key and filename make a link token of {len(token)} characters, "
-                                         f"over the limit of {MAX_TOKEN_CHARS}: shorten the key or the filename")
+                                         f"over the limit of {MAX_TOKEN_CHARS}: shorten the key or the filename"
+                                  + (" (the principal's name counts too)" if link.principal else ""))
         return token
 
     def unsign(self, token: str, *, now: datetime) -> Link:
@@ -174,7 +186,7 @@ class LinkSigner:
         if now.tzinfo is None:
             raise ValueError("now must be a timezone-aware datetime")
         blob = _b64decode(token)
-        if len(blob) < 2 + MAC_BYTES or blob[0] != VERSION:
+        if len(blob) < 2 + MAC_BYTES or blob[0] not in (VERSION, VERSION_WITHOUT_PRINCIPAL):
             raise InvalidLink("malformed: truncated" if len(blob) < 2 + MAC_BYTES else "malformed: unknown version")
         kid = blob[2:2 + blob[1]].decode("latin-1")
         key = self._keys.get(kid)
@@ -195,14 +207,19 @@ def _encode(link: Link, kid: str) -> bytes:
     """The signed part of a token: every field of the link, in the documented layout."""
     if not _LINK_ID.fullmatch(link.link_id) or link.disposition not in DISPOSITIONS:
         raise ValueError("link_id must be 16 base64url characters and disposition attachment, inline or None")
+    if (link.principal is None) != (link.via is None) or link.principal == "" or link.via not in VIAS:
+        raise ValueError("a link has a principal with its via (api_key, jwt or gateway), or neither")
     issued = int((link.issued_at - _EPOCH).total_seconds())
     ttl = int((link.expires_at - link.issued_at).total_seconds())
+    version = VERSION_WITHOUT_PRINCIPAL if link.principal is None else VERSION
     try:
         times = _TIMES.pack(base64.urlsafe_b64decode(link.link_id), issued, ttl, link.url_expires,
                             DISPOSITIONS.index(link.disposition))
-        return b"".join((bytes((VERSION, len(kid))), kid.encode("ascii"), times,
-                         _field(">B", link.bucket.encode("ascii")), _field(">H", link.key.encode("utf-8")),
-                         _field(">H", (link.filename or "").encode("utf-8"))))
+        parts = [bytes((version, len(kid))), kid.encode("ascii"), times, _field(">B", link.bucket.encode("ascii")),
+                 _field(">H", link.key.encode("utf-8")), _field(">H", (link.filename or "").encode("utf-8"))]
+        if link.principal is not None:
+            parts += [bytes((VIAS.index(link.via),)), _field(">H", link.principal.encode("utf-8"))]
+        return b"".join(parts)
     except struct.error as exc:
         raise ValueError(f"a link field is out of range for its token: {exc}") from None
 
@@ -220,12 +237,18 @@ def _decode(signed: bytes) -> Link:
         bucket, at = _read(signed, at, ">B")
         key, at = _read(signed, at, ">H")
         filename, at = _read(signed, at, ">H")
-        if at != len(signed) or not bucket or not key or ttl < 1 or url_expires < 1:
+        principal, via = None, None
+        if signed[0] == VERSION:
+            via = VIAS[signed[at]] or ""  # "" (byte 0): no via, refused below
+            raw_principal, at = _read(signed, at + 1, ">H")
+            principal = raw_principal.decode("utf-8")
+        if at != len(signed) or not bucket or not key or ttl < 1 or url_expires < 1 or via == "" or principal == "":
             raise ValueError("trailing bytes or an empty field")
         issued_at = _EPOCH + timedelta(seconds=issued)
         return Link(link_id=_b64encode(link_id), bucket=bucket.decode("ascii"), key=key.decode("utf-8"),
                     issued_at=issued_at, expires_at=issued_at + timedelta(seconds=ttl), url_expires=url_expires,
-                    filename=filename.decode("utf-8") or None, disposition=DISPOSITIONS[disposition])
+                    filename=filename.decode("utf-8") or None, disposition=DISPOSITIONS[disposition],
+                    principal=principal, via=via)
     except (struct.error, ValueError, IndexError):  # UnicodeDecodeError is a ValueError
         raise InvalidLink("malformed payload") from None
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 from http_servers import WsgiApp
-from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, assert_signed_by, environment
+from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, POLICY, assert_signed_by, environment
 from stubs_credentials import FakeClock
 
 from shared.auth.authenticator import encode_jwt
@@ -23,6 +23,7 @@ from shared.credentials import Credentials, ExplicitSource
 from shared.devtools.local_oss import LocalOss
 from shared.http.messages import HttpRequest, HttpResponse
 from shared.http.wsgi import serve_wsgi
+from shared.links.tokens import LinkSigner, new_link
 from shared.links.wiring import build_links_app
 from shared.oss.content_disposition import content_disposition
 from shared.oss.signer import presign
@@ -84,11 +85,46 @@ def test_create_answers_link_id_and_expiry(api: Harness) -> None:
     assert token_of(result["link"]) not in api.audit.getvalue()
 
 
+def policy_with(**alice_reports: object) -> str:
+    """The tests' policy, with fields added to (or, as None, removed from) alice's rule for reports/."""
+    first = {**POLICY["principals"]["alice"][0], **alice_reports}
+    alice = [{name: value for name, value in first.items() if value is not None}, *POLICY["principals"]["alice"][1:]]
+    return json.dumps({"principals": {**POLICY["principals"], "alice": alice}})
+
+
 @pytest.mark.parametrize(("ttl", "seconds"), [(3600, 3600), ("45s", 45), ("90m", 5400), ("12h", 43200),
                                               ("30D", 2_592_000), ("365d", 31_536_000), ("600", 600)])
-def test_ttl_forms(api: Harness, ttl: object, seconds: int) -> None:
+def test_ttl_forms(ttl: object, seconds: int) -> None:
+    api = Harness(PRESIGN_POLICY=policy_with(max_link_ttl=31_536_000))  # the default rule caps links at 30 days
     expires_at = datetime.fromisoformat(api.create(ttl=ttl)["expires_at"].replace("Z", "+00:00"))
     assert expires_at == NOW + timedelta(seconds=seconds)
+
+
+def test_a_ttl_over_the_rules_max_link_ttl_is_capped_and_the_answer_says_so(api: Harness) -> None:
+    """As /presign cuts an expires over max_expires and says expires_capped_by: "policy"."""
+    result = api.create(ttl="365d")  # alice's rule has no max_link_ttl: the default, 30 days
+    assert result["expires_at"] == "2026-12-21T06:00:00Z" and result["ttl_capped_by"] == "policy"
+    assert api.lines("link_created")[0]["ttl_capped_by"] == "policy"
+    assert "ttl_capped_by" not in api.create(ttl="30d")  # at the cap: not cut
+    hourly = Harness(PRESIGN_POLICY=policy_with(max_link_ttl=3600))
+    result = hourly.create(ttl="1d")
+    assert (result["expires_at"], result["ttl_capped_by"]) == ("2026-11-21T07:00:00Z", "policy")
+    response = hourly.follow(result["link"])
+    assert response.status == 302
+    hourly.clock.advance(seconds=3600)
+    assert hourly.follow(result["link"]).status == 404
+    _, answer = hourly.call("POST", "/links/batch", body={"items": [{"key": "reports/a", "ttl": "2h"}]},
+                            headers={**ALICE, **HOST})
+    assert answer["items"][0]["ttl_capped_by"] == "policy"
+
+
+def test_the_token_names_the_principal_that_made_the_link(api: Harness) -> None:
+    made = LinkSigner.from_setting(K1).unsign(token_of(api.create()["link"]), now=NOW)
+    assert (made.principal, made.via) == ("alice", "api_key")
+    bob = {"authorization": "Bearer " + encode_jwt({"sub": "bob", "exp": int(NOW.timestamp()) + 60}, JWT_SECRET)}
+    _, result = api.call("POST", "/links", body={"key": "public/a.pdf", "ttl": 60}, headers={**bob, **HOST})
+    made = LinkSigner.from_setting(K1).unsign(token_of(result["link"]), now=NOW)
+    assert (made.principal, made.via) == ("bob", "jwt")
 
 
 def test_the_link_base_comes_from_the_setting_or_the_request() -> None:
@@ -218,6 +254,72 @@ def test_expired_revoked_and_cut_off_links_are_the_same_404(api: Harness) -> Non
                             (cut_off, "revoked: issued before LINK_NOT_BEFORE")):
         refused, = harness.lines("link_refused")
         assert (refused["reason"], refused["link_id"]) == (reason, result["link_id"])
+
+
+# Links outlive neither their principal nor their rule.
+
+def test_a_click_after_the_principal_is_removed_is_the_same_404(api: Harness) -> None:
+    link = api.create()["link"]
+    other = "carol:" + "ab" * 32
+    still_there = Harness(PRESIGN_API_KEYS=other + ",alice:" + environment()["PRESIGN_API_KEYS"].split(":")[1])
+    assert still_there.follow(link).status == 302
+    removed = Harness(PRESIGN_API_KEYS=other)  # JWT still configured: a JWT "alice" does not revive an API key's link
+    response, result = removed.call("GET", urlsplit(link).path)
+    forged, forged_result = removed.call("GET", urlsplit(link).path[:-2] + "AA")
+    assert response.status == forged.status == 404 and result == forged_result
+    assert result == {"error": {"code": "NotFound", "message": "no such link", "request_id": "req-1"}}
+    refused = removed.lines("link_refused")[0]
+    assert refused["reason"] == "principal 'alice' (api_key) is no longer configured"
+    assert (refused["link_id"], refused["principal"]) == (api.lines("link_created")[0]["link_id"], "alice")
+    html = removed.follow(link, headers={"accept": "text/html"})
+    assert html.status == 404 and b"Link not found" in html.body
+
+
+def test_a_click_after_jwt_is_no_longer_configured_is_404(api: Harness) -> None:
+    bob = {"authorization": "Bearer " + encode_jwt({"sub": "bob", "exp": int(NOW.timestamp()) + 60}, JWT_SECRET)}
+    _, result = api.call("POST", "/links", body={"key": "public/a.pdf", "ttl": 60}, headers={**bob, **HOST})
+    assert api.follow(result["link"]).status == 302
+    api.clock.advance(seconds=30)  # the JWT has expired by the time of the next click: the link need not
+    assert api.follow(result["link"]).status == 302
+    removed = Harness(api.clock, PRESIGN_JWT_SECRET="")
+    assert removed.follow(result["link"]).status == 404
+    assert removed.lines("link_refused")[0]["reason"] == "principal 'bob' (jwt) is no longer configured"
+
+
+@pytest.mark.parametrize(("policy", "detail"), [
+    (policy_with(prefix="reports/2026/"), "key matches no prefix or keys pattern"),
+    (policy_with(allow=None), "option 'filename' not allowed by principals.alice[0]"),
+    (json.dumps({"principals": {"bob": POLICY["principals"]["bob"]}}), "no rules for principal 'alice'"),
+], ids=["rule-narrowed", "option-withdrawn", "principal-out-of-the-policy"])
+def test_a_click_the_policy_no_longer_allows_is_404(api: Harness, policy: str, detail: str) -> None:
+    link = api.create(filename="a.pdf")["link"]
+    narrowed = Harness(PRESIGN_POLICY=policy)
+    response = narrowed.follow(link)
+    assert response.status == 404
+    reason = narrowed.lines("link_refused")[0]["reason"]
+    assert reason.startswith("the policy no longer allows principal 'alice' (api_key) this link: ") and detail in reason
+
+
+def test_a_click_gets_the_rules_caps_as_they_are_now(api: Harness) -> None:
+    link = api.create(ttl="1d", url_expires=3600)["link"]
+    tighter = Harness(api.clock, PRESIGN_POLICY=policy_with(max_expires=60, max_link_ttl=3600))
+    assert expires_of(tighter.follow(link)) == 60
+    api.clock.advance(seconds=3590)
+    assert expires_of(tighter.follow(link)) == 10 and expires_of(api.follow(link)) == 3600
+    api.clock.advance(seconds=10)
+    assert tighter.follow(link).status == 404 and api.follow(link).status == 302
+    assert tighter.lines("link_refused")[0]["reason"] == "expired: principals.alice[0].max_link_ttl is now 3600 s"
+
+
+def test_version_1_tokens_carry_no_principal_and_are_served_until_they_expire_or_are_cut_off() -> None:
+    """A link made before version 2 names nobody: removing its maker does not reach it; LINK_NOT_BEFORE does."""
+    old = LinkSigner.from_setting(K1).sign(new_link(bucket="examplebucket", key="reports/a.pdf", ttl=86_400,
+                                                    url_expires=300, now=NOW))
+    nobody = Harness(PRESIGN_API_KEYS="carol:" + "ab" * 32, PRESIGN_POLICY=json.dumps({"principals": {
+        "carol": [{"bucket": "examplebucket", "prefix": "other/"}]}}))
+    assert expires_of(nobody.follow("/d/" + old)) == 300
+    assert "principal" not in nobody.lines("link_followed")[0]
+    assert Harness(LINK_NOT_BEFORE="2026-11-21T06:00:01Z").follow("/d/" + old).status == 404
 
 
 def test_html_for_browsers_json_otherwise_nothing_for_head(api: Harness) -> None:

@@ -7,9 +7,12 @@
     GET  /healthz          200, no authentication, nothing secret
 
 Creating a link is authorized exactly as ``/presign`` authorizes a GET, by the same policy; the rule's
-``max_expires`` and ``PRESIGN_MAX_EXPIRES`` cap ``url_expires``. Following one needs only the token:
-its signature and expiry, then revocation, then a URL signed for the click's method (a HEAD gets a
-HEAD URL) that lives min(url_expires, the link's remaining life, PRESIGN_MAX_EXPIRES, the credentials).
+``max_link_ttl`` caps ``ttl`` (the answer then says ``"ttl_capped_by": "policy"``), its ``max_expires``
+and ``PRESIGN_MAX_EXPIRES`` cap ``url_expires``, and the token names the principal. Following one
+needs only the token: its signature and expiry; then, for a link a principal made, that principal
+still configured and the policy still allowing the link (its rule's caps as they are now); then
+revocation; then a URL signed for the click's method (a HEAD gets a HEAD URL) that lives
+min(url_expires, the link's remaining life, the rule's max_expires, PRESIGN_MAX_EXPIRES, the credentials).
 A token is a bearer credential: the log names a link by its id, a refused token by its SHA-256.
 """
 
@@ -19,14 +22,14 @@ import html
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from shared.audit import AuditLog, url_digest
 from shared.auth.authenticator import Authenticator, Principal
 from shared.auth.policy import Policy
 from shared.clock import iso8601
-from shared.errors import InvalidArgument, InvalidLink, MethodNotAllowed, PresignError
+from shared.errors import AccessDenied, InvalidArgument, InvalidLink, MethodNotAllowed, PresignError
 from shared.http.api import REDIRECT_HEADERS, Api, Call, batch
 from shared.http.messages import HttpRequest, HttpResponse, error_response, json_response
 from shared.http.routing import error_headers, json_object, match_route
@@ -80,19 +83,22 @@ class LinksApp(Api):
     def _create(self, request: HttpRequest, principal: Principal, given: Mapping[str, object]) -> dict[str, object]:
         order = LinkRequest.parse(given, default_bucket=self.settings.signing.bucket)
         target = order.target
-        grant = self.policy.authorize(principal, bucket=target.bucket, key=target.key, method="GET",
-                                      options=target.options())
+        grant = self.policy.authorize_link(principal, bucket=target.bucket, key=target.key,
+                                           options=target.options(), ttl=order.ttl)
         base = self._public_base(request)
         url_expires = min(cap for cap in (order.url_expires, grant.max_expires, self.settings.max_expires) if cap)
-        link = new_link(bucket=target.bucket, key=target.key, ttl=order.ttl, url_expires=url_expires,
-                        now=self.clock(), filename=target.filename, disposition=target.disposition)
+        link = new_link(bucket=target.bucket, key=target.key, ttl=min(order.ttl, grant.max_link_ttl),
+                        url_expires=url_expires, now=self.clock(), filename=target.filename,
+                        disposition=target.disposition, principal=principal.name, via=principal.via)
         token = self.signer.sign(link)
         result: dict[str, object] = {"link": f"{base}{LINK_PATH}{token}", "link_id": link.link_id,
                                      "expires_at": iso8601(link.expires_at)}
+        if grant.max_link_ttl < order.ttl:
+            result["ttl_capped_by"] = "policy"
         self.audit.write("link_created", request_id=request.request_id, principal=principal.name,
                          bucket=link.bucket, key=link.key, link_id=link.link_id, kid=self.signer.kid,
-                         expires_at=result["expires_at"], url_expires=url_expires, client_ip=request.client_ip,
-                         rule=grant.rule)
+                         expires_at=result["expires_at"], ttl_capped_by=result.get("ttl_capped_by"),
+                         url_expires=url_expires, client_ip=request.client_ip, rule=grant.rule)
         return result
 
     def _public_base(self, request: HttpRequest) -> str:
@@ -115,31 +121,53 @@ class LinksApp(Api):
                 raise MethodNotAllowed(request.method[:16], FOLLOW_METHODS)
             now = self.clock()
             link = self.signer.unsign(token, now=now)
+            ends, url_cap = self._still_allowed(link, now)
             revocation_note = self.revocation.check(link, now=now)
-            issued = self._mint(request, link, now)
+            issued = self._mint(request, link, now, ends=ends, url_cap=url_cap)
         except PresignError as error:
             self._link_refused(request, token, link, error)
             return self._link_error(request, error)
         self._followed(request, link, issued, revocation_note)
         return HttpResponse(302, {"Location": issued.presigned.url, **REDIRECT_HEADERS})
 
+    def _still_allowed(self, link: Link, now: datetime) -> tuple[datetime, int | None]:
+        """When the link ends and its URLs' policy cap, as the configuration stands now; InvalidLink if it
+        names a principal that is no longer configured or that the policy no longer allows this link."""
+        if link.principal is None or link.via is None:  # the object-created function's, or a version 1 token
+            return link.expires_at, None
+        who = f"principal {link.principal!r} ({link.via})"
+        if not self.authenticator.configures(link.principal, link.via):
+            raise InvalidLink(f"{who} is no longer configured", link_id=link.link_id)
+        ttl = int((link.expires_at - link.issued_at).total_seconds())
+        try:
+            grant = self.policy.authorize_link(Principal(link.principal, link.via), bucket=link.bucket,
+                                               key=link.key, options=link_options(link), ttl=ttl)
+        except AccessDenied as denied:
+            raise InvalidLink(f"the policy no longer allows {who} this link: {denied.detail}",
+                              link_id=link.link_id) from None
+        ends = link.issued_at + timedelta(seconds=grant.max_link_ttl)
+        if now >= ends:
+            raise InvalidLink(f"expired: {grant.rule}.max_link_ttl is now {grant.max_link_ttl} s", link_id=link.link_id)
+        return min(link.expires_at, ends), grant.max_expires
+
     def _followed(self, request: HttpRequest, link: Link, issued: IssuedUrl, revocation_note: str | None) -> None:
         url = issued.presigned
         self.audit.write("link_followed", request_id=request.request_id, link_id=link.link_id, bucket=link.bucket,
-                         key=link.key, method=url.method, expires_at=iso8601(url.expires_at), expires_in=url.expires,
-                         capped_by=issued.capped_by, client_ip=request.client_ip, url_sha256=url_digest(url.url),
-                         revocation=revocation_note)
+                         key=link.key, principal=link.principal, method=url.method,
+                         expires_at=iso8601(url.expires_at), expires_in=url.expires, capped_by=issued.capped_by,
+                         client_ip=request.client_ip, url_sha256=url_digest(url.url), revocation=revocation_note)
 
-    def _mint(self, request: HttpRequest, link: Link, now: datetime) -> IssuedUrl:
-        """Sign the click's method for min(url_expires, the link's remaining life, the deployment's cap)."""
-        remaining = math.floor((link.expires_at - now).total_seconds())
+    def _mint(self, request: HttpRequest, link: Link, now: datetime, *, ends: datetime,
+              url_cap: int | None) -> IssuedUrl:
+        """Sign the click's method for min(url_expires, the link's remaining life, the rule's and deployment's caps)."""
+        remaining = math.floor((ends - now).total_seconds())
         if remaining < 1:
             raise InvalidLink("expired", link_id=link.link_id)
         order = PresignRequest({"method": request.method, "bucket": link.bucket, "key": link.key,
                                 "filename": link.filename, "disposition": link.disposition,
                                 "bind_ip": self.settings.bind_ip})
         headers, params = order.signing_parts(request.client_ip)
-        cap = min(remaining, self.settings.max_expires or remaining)
+        cap = min(remaining, self.settings.max_expires or remaining, url_cap or remaining)
         return self.issuer.presign(bucket=link.bucket, key=link.key, method=request.method, expires=link.url_expires,
                                    policy_max=cap, headers=headers, params=params)
 
@@ -158,8 +186,14 @@ class LinksApp(Api):
     def _link_refused(self, request: HttpRequest, token: str, link: Link | None, error: PresignError) -> None:
         link_id = link.link_id if link is not None else getattr(error, "link_id", None)
         self.audit.write("link_refused", request_id=request.request_id, status=error.status, code=error.code,
-                         reason=error.detail or error.message, link_id=link_id, token_sha256=url_digest(token),
+                         reason=error.detail or error.message, link_id=link_id,
+                         principal=link.principal if link is not None else None, token_sha256=url_digest(token),
                          method=request.method[:16], client_ip=request.client_ip)
+
+
+def link_options(link: Link) -> frozenset[str]:
+    """The policy options a link uses, as its request did when it was created."""
+    return frozenset({"filename"}) if link.filename else frozenset()
 
 
 def error_page(error: PresignError) -> bytes:

@@ -1,16 +1,16 @@
 """``python -m shared sign``: presigned URLs from the command line, one (flags) or a batch (JSON lines).
 
-A batch streams: each block of input that has arrived is answered before the next is awaited, one
-result or error line per input line, in order. Within a batch the signing times and the credentials
-are resolved once and reused while they serve (credentials are fetched again only when a URL would
-outlive them), so a line costs little more than its signature.
+A batch (``shared.devtools.sign_batch``) answers one result or error line per input line, in order.
+Within a batch the signing times and the credentials are resolved once and reused while they serve
+(credentials are fetched again only when a URL would outlive them), so a line costs little more than
+its signature.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import IO, TypedDict, TypeVar, cast
 
@@ -19,7 +19,7 @@ from shared.config import SigningDefaults, load_signing_defaults
 from shared.credentials.provider import CredentialsProvider
 from shared.credentials.value import SAFETY_MARGIN, Credentials
 from shared.devtools.usage import UsageError
-from shared.errors import InvalidArgument, PresignError
+from shared.errors import InvalidArgument
 from shared.oss.expiry import Lifetime, effective_lifetime
 from shared.oss.object_keys import check_object_name, url_unsafe_reason
 from shared.oss.signer import check_expires, presign
@@ -31,11 +31,11 @@ _FIELDS: dict[str, type] = {
     "path_style": bool, "cloudbox_id": str,
 }
 ProviderFactory = Callable[[Mapping[str, str]], CredentialsProvider]
-_MARGIN = timedelta(seconds=SAFETY_MARGIN)
+MARGIN = timedelta(seconds=SAFETY_MARGIN)
 _CACHE_SIZE = 4096  # entries per batch cache: a long stream of distinct times keeps its memory bounded
 K = TypeVar("K")
 V = TypeVar("V")
-_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build an encoder per line
+encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps would build an encoder per line
 
 
 class SignRequest(TypedDict, total=False):
@@ -92,7 +92,9 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str],
     defaults.cname = defaults.cname or args.cname
     signer = Signer(defaults, provider_factory(environ))
     if args.batch:
-        return signer.batch(stdin, stdout)
+        from shared.devtools.sign_batch import answer_batch
+
+        return answer_batch(signer, stdin, stdout)
     result = signer.sign(_request_from_args(args))
     stdout.write((json.dumps(result, ensure_ascii=False) if args.json else str(result["url"])) + "\n")
     return 0
@@ -106,24 +108,8 @@ class Signer:
         self.provider = provider
         self._times: dict[str, datetime] = {}
         self._texts: dict[datetime, str] = {}
-        self._held: Credentials | None = None
+        self.held: Credentials | None = None
         self._lifetimes: dict[tuple[int, datetime], Lifetime] = {}  # for the held credentials
-
-    def batch(self, stdin: IO[str], stdout: IO[str]) -> int:
-        """Answer every JSON line of stdin, in order; a bad line gets its error line and the rest go on."""
-        for block in _blocks(stdin):
-            answers = []
-            for line in block:
-                if not line.strip():
-                    continue
-                try:
-                    result: dict[str, object] = self.sign(_request_from_line(line))
-                except PresignError as exc:
-                    result = {"error": {"code": exc.code, "message": exc.message}}
-                answers.append(_encode(result) + "\n")
-            stdout.write("".join(answers))
-            stdout.flush()
-        return 0
 
     def sign(self, request: SignRequest) -> dict[str, object]:
         """Fill defaults, check the object name, take credentials and sign; return the JSON result."""
@@ -142,67 +128,49 @@ class Signer:
         if unsafe:
             raise InvalidArgument("key", f"{unsafe}, so no URL can fetch it")
         at = request.get("at")
-        now = self._time(at) if at else utc_now()
-        credentials, lifetime = self._credentials(request.get("expires", 900), now)
+        now = self.moment(at) if at else utc_now()
+        credentials, lifetime = self.credentials_for(request.get("expires", 900), now)
         url = presign(credentials, bucket=bucket, key=key, region=region, signing_time=now, expires=lifetime.expires,
                       endpoint=endpoint, method=request.get("method", "GET"), headers=request.get("headers"),
                       params=request.get("params"), additional_headers=request.get("additional_headers", ()),
                       cname=cname, path_style=request.get("path_style", False),
                       cloudbox_id=request.get("cloudbox_id"))
         expires_at = url.expires_at
-        at_text = self._texts.get(expires_at) or _remember(self._texts, expires_at, iso8601(expires_at))
+        at_text = self._texts.get(expires_at) or remember(self._texts, expires_at, iso8601(expires_at))
         result: dict[str, object] = {"url": url.url, "method": url.method, "expires_at": at_text,
                                      "signed_headers": dict(url.signed_headers)}  # PresignedUrl.to_dict's shape
         if lifetime.capped_by:
             result["expires_capped_by"] = lifetime.capped_by
         return result
 
-    def _time(self, text: str) -> datetime:
+    def moment(self, text: str) -> datetime:
+        """The signing time a line's ``at`` names, parsed once per batch."""
         moment = self._times.get(text)
         if moment is None:
-            moment = _remember(self._times, text, parse_time(text))
+            moment = remember(self._times, text, parse_time(text))
         return moment
 
-    def _credentials(self, expires: int, now: datetime) -> tuple[Credentials, Lifetime]:
+    def credentials_for(self, expires: int, now: datetime) -> tuple[Credentials, Lifetime]:
         """Credentials that outlive the URL if any do: the held ones while they serve, else fresh ones."""
         check_expires(expires)
         needed = now + timedelta(seconds=expires)
-        held = self._held
-        if held is None or (held.expiration is not None and held.expiration - _MARGIN < needed):
-            held = self._held = self.provider.get_credentials(min_valid_until=needed)
+        held = self.held
+        if held is None or (held.expiration is not None and held.expiration - MARGIN < needed):
+            held = self.held = self.provider.get_credentials(min_valid_until=needed)
             self._lifetimes.clear()
         lifetime = self._lifetimes.get((expires, now))
         if lifetime is None:
             fresh = effective_lifetime(expires, now=now, credentials=held)
-            lifetime = _remember(self._lifetimes, (expires, now), fresh)
+            lifetime = remember(self._lifetimes, (expires, now), fresh)
         return held, lifetime
 
 
-def _remember(cache: dict[K, V], key: K, value: V) -> V:
+def remember(cache: dict[K, V], key: K, value: V) -> V:
     """Keep a value for the rest of the batch; a cache that fills up (distinct times, say) starts again."""
     if len(cache) >= _CACHE_SIZE:
         cache.clear()
     cache[key] = value
     return value
-
-
-def _blocks(stdin: IO[str]) -> Iterator[list[str] | list[bytes]]:
-    """The input's lines, a block at a time: whatever has arrived (so a slow producer is answered as it goes).
-
-    From a real stream the lines stay bytes: json.loads reads UTF-8 itself and names a line that is not.
-    """
-    buffer = getattr(stdin, "buffer", None)
-    if buffer is None or not hasattr(buffer, "read1"):
-        for line in stdin:
-            yield [line]
-        return
-    pending = b""
-    while chunk := buffer.read1(1 << 16):
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield lines
-    if pending:
-        yield [pending]
 
 
 def parse_time(text: str) -> datetime:
@@ -236,7 +204,7 @@ def _split(text: str, sep: str, flag: str, form: str) -> tuple[str, str]:
     return name.strip(), value.strip() if sep == ":" else value
 
 
-def _request_from_line(line: str | bytes) -> SignRequest:
+def request_from_line(line: str | bytes) -> SignRequest:
     try:
         request = json.loads(line)
     except ValueError as exc:

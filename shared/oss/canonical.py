@@ -179,7 +179,7 @@ def signature(key: bytes, to_sign: str) -> str:
     return _hmac_new(key, to_sign.encode("utf-8"), _sha256).hexdigest()
 
 
-class _KeyedSha256:
+class KeyedSha256:
     """HMAC-SHA256 with the key's inner and outer pads hashed once (RFC 2104), for the hot path.
 
     ``hmac.new`` pays OpenSSL's MAC set-up on every call; copying two pre-keyed SHA-256 states is
@@ -202,6 +202,6 @@ class _KeyedSha256:
 
 
 @lru_cache(maxsize=128)
-def signing_hmac(secret: str, date: str, region: str, product: str) -> _KeyedSha256:
+def signing_hmac(secret: str, date: str, region: str, product: str) -> KeyedSha256:
     """The day's signing key, ready to sign; cached, so a URL costs one SHA-256 and one HMAC."""
-    return _KeyedSha256(signing_key(secret, date, region, product))
+    return KeyedSha256(signing_key(secret, date, region, product))

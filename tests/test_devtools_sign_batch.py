@@ -12,8 +12,8 @@ from stubs_credentials import ScriptedProvider
 
 from shared.config import SigningDefaults
 from shared.credentials.value import Credentials
-from shared.devtools.sign import Signer
 from shared.devtools.sign_batch import BatchAnswers, answer_batch, answer_line
+from shared.devtools.signing import Signer
 
 AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 _ALPHABET = "aZ09-_.~ +%?#&=/\\:;@!*'()[]{}|^`\"<>,$中文😀é\t\n"

@@ -19,7 +19,7 @@ from typing import IO
 
 from shared.clock import iso8601, utc_now
 from shared.credentials.value import Credentials
-from shared.devtools.sign import MARGIN, Signer, encode, remember, request_from_line
+from shared.devtools.signing import MARGIN, Signer, encode, remember, request_from_line
 from shared.errors import PresignError
 from shared.oss.object_keys import check_object_name, url_unsafe_reason
 from shared.oss.signer import Presigner, presigner

@@ -1,6 +1,5 @@
-"""template.yml for the tests: load it, resolve its ROS intrinsic functions for given parameter values,
-and find the environment variables the code reads (so that a variable added later fails the tests
-until the template passes it)."""
+"""template.yml for the tests: load it, and compute what ROS would for given parameter values: the
+intrinsic functions, the conditions, the resources a stack gets, and the rules that refuse a stack."""
 
 from __future__ import annotations
 
@@ -15,20 +14,7 @@ TEMPLATE = ROOT / "template.yml"
 PSEUDO = {"ALIYUN::Region": "cn-hangzhou", "ALIYUN::TenantId": "1234567890123456",
           "ALIYUN::AccountId": "1234567890123456", "ALIYUN::StackName": "presign-stack",
           "ALIYUN::StackId": "stack-id", "ALIYUN::NoValue": None}
-# Names read from an environ mapping that are not deployment configuration: the home folder the
-# credentials file defaults to, and the CGI/WSGI request variables (PEP 3333) the WSGI adapter reads.
-NOT_CONFIGURATION = frozenset({"HOME", "USERPROFILE", "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING",
-                               "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
-                               "REMOTE_ADDR", "REMOTE_HOST"})
-# Function Compute sets these itself from the function role (a template value would shadow them).
-PLATFORM_PROVIDED = frozenset({"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                               "ALIBABA_CLOUD_SECURITY_TOKEN"})
-# Which functions receive a variable: by its full name, else by its prefix; any other goes to every function.
-FAMILIES = {"LINK_SIGNING_KEYS": ("links", "on_object_created"), "LINK_BASE_URL": ("links", "on_object_created"),
-            "PRESIGN_": ("presign", "links"), "LINK_": ("links",), "ON_CREATED_": ("on_object_created",)}
 SECRET = re.compile(r"SECRET|(?:^|_)KEYS?(?:_|$)|TOKEN$|RULES$")
-_ENVIRON_READ = re.compile(r"""environ\)?\s*(?:\.get\(\s*|\[\s*|,\s*)["']([A-Z][A-Z0-9_]*)["']""")
-_PREFIXED = re.compile(r"""["']((?:OSS|PRESIGN|LINK|ON_CREATED|ALIBABA_CLOUD)_[A-Z0-9_]+)["']""")
 _SUB = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -50,32 +36,6 @@ def function_folders() -> list[str]:
 def logical_id(folder: str) -> str:
     """The template's resource for a function folder: on_object_created -> OnObjectCreatedFunction."""
     return camel(folder.upper()) + "Function"
-
-
-def variables_read() -> set[str]:
-    """Every configuration variable shared/ and functions/ read, by their calls on an environ mapping
-    and by the variable-name constants they keep (``VARIABLE = "LINK_SIGNING_KEYS"``). The development
-    tools are left out: no zip holds them, and what they set for local functions is not deployed."""
-    names: set[str] = set()
-    deployed = [path for path in (ROOT / "shared").rglob("*.py") if "devtools" not in path.relative_to(ROOT).parts]
-    for path in [*deployed, *(ROOT / "functions").rglob("*.py")]:
-        text = path.read_text("utf-8")
-        names.update(_ENVIRON_READ.findall(text), _PREFIXED.findall(text))
-    return {name for name in names if name not in NOT_CONFIGURATION and not name.startswith("HTTP_")}
-
-
-def family(variable: str) -> tuple[str, ...]:
-    """The functions a variable is for; empty when it is for every function."""
-    if variable in FAMILIES:
-        return FAMILIES[variable]
-    return next((names for prefix, names in FAMILIES.items() if prefix.endswith("_") and variable.startswith(prefix)),
-                ())
-
-
-def receivers(variable: str, folders: list[str]) -> list[str]:
-    """The functions that get a variable."""
-    names = family(variable)
-    return [folder for folder in folders if not names or folder in names]
 
 
 def resolve(node: object, params: Mapping[str, object], conditions: Mapping[str, bool]) -> object:
@@ -103,7 +63,8 @@ def resolve(node: object, params: Mapping[str, object], conditions: Mapping[str,
             return text
         if name == "Fn::Join":
             return argument[0].join(str(item) for item in resolve(argument[1], params, conditions))  # type: ignore[union-attr]
-    return {key: resolve(value, params, conditions) for key, value in node.items()}
+    resolved = {key: resolve(value, params, conditions) for key, value in node.items()}
+    return {key: value for key, value in resolved.items() if value is not None}  # ALIYUN::NoValue removes a key
 
 
 def _substitute(argument: object, params: Mapping[str, object], conditions: Mapping[str, bool]) -> str:
@@ -118,33 +79,47 @@ def _substitute(argument: object, params: Mapping[str, object], conditions: Mapp
     return _SUB.sub(one, text)
 
 
+def holds(node: object, params: Mapping[str, object], conditions: Mapping[str, bool]) -> object:
+    """A condition function's value (Fn::Equals, Fn::Not, Fn::And, Fn::Or; a string names a condition)."""
+    if isinstance(node, str) and node in conditions:
+        return conditions[node]
+    if isinstance(node, dict) and len(node) == 1:
+        (name, argument), = node.items()
+        if name == "Fn::Equals":
+            return holds(argument[0], params, conditions) == holds(argument[1], params, conditions)
+        if name == "Fn::Not":
+            return not holds(argument[0] if isinstance(argument, list) else argument, params, conditions)
+        if name == "Fn::And":
+            return all(holds(item, params, conditions) for item in argument)
+        if name == "Fn::Or":
+            return any(holds(item, params, conditions) for item in argument)
+    return resolve(node, params, {})
+
+
 def evaluate_conditions(template: Mapping[str, object], params: Mapping[str, object]) -> dict[str, bool]:
-    """Every condition of the template for these parameter values."""
-    declared: dict = template.get("Conditions") or {}  # type: ignore[assignment]
+    """Every condition of the template for these parameter values (one may name those declared before it)."""
     results: dict[str, bool] = {}
-
-    def value(node: object) -> object:
-        if isinstance(node, str) and node in declared:
-            return truth(node)
-        if isinstance(node, dict) and len(node) == 1:
-            (name, argument), = node.items()
-            if name == "Fn::Equals":
-                return value(argument[0]) == value(argument[1])
-            if name == "Fn::Not":
-                return not value(argument[0] if isinstance(argument, list) else argument)
-            if name == "Fn::And":
-                return all(value(item) for item in argument)
-            if name == "Fn::Or":
-                return any(value(item) for item in argument)
-        return resolve(node, params, {})
-
-    def truth(name: str) -> bool:
-        if name not in results:
-            results[name] = bool(value(declared[name]))
-        return results[name]
-    for name in declared:
-        truth(name)
+    for name, node in (template.get("Conditions") or {}).items():  # type: ignore[union-attr]
+        results[name] = bool(holds(node, params, results))
     return results
+
+
+def failed_rules(template: Mapping[str, object], params: Mapping[str, object]) -> list[str]:
+    """The AssertDescription of every assertion of the Rules section that refuses these parameters."""
+    failed = []
+    for rule in (template.get("Rules") or {}).values():  # type: ignore[union-attr]
+        if "RuleCondition" in rule and not holds(rule["RuleCondition"], params, {}):
+            continue
+        failed += [item["AssertDescription"] for item in rule["Assertions"] if not holds(item["Assert"], params, {})]
+    return failed
+
+
+def deployed(template: Mapping[str, object], params: Mapping[str, object]) -> dict[str, dict]:
+    """The resources a stack with these parameters has: those without a Condition or whose Condition holds."""
+    conditions = evaluate_conditions(template, params)
+    resources: dict[str, dict] = template["Resources"]  # type: ignore[assignment]
+    return {name: resource for name, resource in resources.items()
+            if "Condition" not in resource or conditions[resource["Condition"]]}
 
 
 def references(node: object) -> Iterator[tuple[str, object]]:
@@ -162,3 +137,45 @@ def references(node: object) -> Iterator[tuple[str, object]]:
                 text, local = (value, {}) if isinstance(value, str) else (value[0], value[1])
                 yield from (("Fn::Sub", name) for name in _SUB.findall(text) if name not in local)
             yield from references(value)
+
+
+TEMPLATE_FOLDERS = ("presign", "links", "on_object_created")
+# Values for the parameters that have no default, as a stack the Rules accept would have them.
+REQUIRED_EXAMPLES = {"CodeBucket": "code-bucket", "OssBucket": "examplebucket", "SigningPrefix": "reports/",
+                     "PresignPolicy": "<PresignPolicy>", "PresignApiKeys": "<PresignApiKeys>",
+                     "LinkSigningKeys": "<LinkSigningKeys>", "OnCreatedRules": "<OnCreatedRules>"}
+
+
+class Stack:
+    """template.yml with one set of parameter values (defaults, REQUIRED_EXAMPLES, overrides), as ROS sees it."""
+
+    def __init__(self, template: Mapping[str, object], **overrides: object) -> None:
+        parameters: dict = template["Parameters"]  # type: ignore[assignment]
+        self.template = template
+        self.params = {name: spec.get("Default", f"<{name}>") for name, spec in parameters.items()}
+        self.params.update(REQUIRED_EXAMPLES, **overrides)
+        self.conditions = evaluate_conditions(template, self.params)
+        self.resources = deployed(template, self.params)
+
+    def resolved(self, node: object) -> object:
+        """A template value for this stack."""
+        return resolve(node, self.params, self.conditions)
+
+    def failed_rules(self) -> list[str]:
+        """Why ROS would refuse to create this stack (nothing when it would not)."""
+        return failed_rules(self.template, self.params)
+
+    def environment(self, folder: str) -> dict[str, str]:
+        """The environment variables of a function, resolved."""
+        function = self.resources[logical_id(folder)]
+        return self.resolved(function["Properties"]["EnvironmentVariables"])  # type: ignore[return-value]
+
+    def statements(self, role: str) -> set[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        """(Effect, Actions, Resources) of every statement of a role's inline policies."""
+        found = set()
+        for policy in self.resolved(self.resources[role]["Properties"]["Policies"]):  # type: ignore[union-attr]
+            assert policy["PolicyDocument"]["Version"] == "1"
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert set(statement) == {"Effect", "Action", "Resource"}
+                found.add((statement["Effect"], tuple(statement["Action"]), tuple(statement["Resource"])))
+        return found

@@ -1,5 +1,6 @@
 """template.yml: parses, uses ROS's resource types as documented, deploys every function with an
-importable handler, passes every variable the code reads, and grants exactly the listed permissions."""
+importable handler, refuses a stack that could not work, gives each function a role with exactly the
+listed permissions, and leaves out a trigger that could never fire, saying why."""
 
 from __future__ import annotations
 
@@ -10,27 +11,22 @@ import re
 
 import pytest
 from ros_template import (
-    PLATFORM_PROVIDED,
     ROOT,
-    SECRET,
     TEMPLATE,
-    camel,
-    evaluate_conditions,
-    family,
+    TEMPLATE_FOLDERS,
+    Stack,
     function_folders,
     load_template,
     logical_id,
-    receivers,
     references,
-    resolve,
-    variables_read,
 )
 from yaml_subset import YamlError, load
 
 TEMPLATE_DATA = load_template()
 RESOURCES: dict = TEMPLATE_DATA["Resources"]
 PARAMETERS: dict = TEMPLATE_DATA["Parameters"]
-# Properties and attributes as the ROS resource reference documents them (help.aliyun.com/ros).
+# Properties and attributes as the ROS resource specifications give them (the @alicloud/ros-cdk-fc3 and
+# -ram packages, generated from them; help.aliyun.com/ros).
 SCHEMA = {
     "ALIYUN::FC3::Function": {
         "required": {"FunctionName", "Handler", "Runtime"},
@@ -47,6 +43,12 @@ SCHEMA = {
                   "Qualifier", "SourceArn"},
         "attributes": {"FunctionName", "TriggerId", "TriggerName", "UrlInternet", "UrlIntranet"},
     },
+    "ALIYUN::FC3::AsyncInvokeConfig": {  # MaxAsyncRetryAttempts 0..8 (3 unset), MaxAsyncEventAgeInSeconds 1..604800
+        "required": {"FunctionName"},
+        "known": {"FunctionName", "AsyncTask", "DestinationConfig", "MaxAsyncEventAgeInSeconds",
+                  "MaxAsyncRetryAttempts"},
+        "attributes": set(),
+    },
     "ALIYUN::RAM::Role": {
         "required": {"RoleName", "AssumeRolePolicyDocument"},
         "known": {"RoleName", "Description", "AssumeRolePolicyDocument", "MaxSessionDuration", "Policies",
@@ -55,44 +57,24 @@ SCHEMA = {
     },
 }
 CODE_PROPERTIES = {"OssBucketName", "OssObjectName", "ZipFile", "Checksum", "SourceCode"}
-TEMPLATE_FOLDERS = ["presign", "links", "on_object_created"]
-BUCKET_OBJECTS = "acs:oss:*:*:examplebucket/reports/*"
+ROLES = {"presign": "PresignRole", "links": "LinksRole", "on_object_created": "OnObjectCreatedRole"}
+OBJECTS = "acs:oss:*:*:examplebucket/reports/*"
 REVOCATION = "acs:oss:*:*:controlbucket/links/revoked.json"
+FAILURE_QUEUE = "acs:mns:cn-hangzhou:1234567890123456:/queues/presign-failed/messages"
+READ = ("oss:GetObject", "oss:GetObjectVersion")  # a GET or HEAD of ?versionId= needs oss:GetObjectVersion
 
 
-def functions() -> dict[str, dict]:
+def functions(stack: Stack | None = None) -> dict[str, dict]:
     """Function resources by the folder they deploy."""
-    return {folder: RESOURCES[logical_id(folder)] for folder in TEMPLATE_FOLDERS}
-
-
-def parameter_values(**overrides: object) -> dict[str, object]:
-    """Every parameter's default, a placeholder for the required ones, and the overrides."""
-    values = {name: spec.get("Default", f"<{name}>") for name, spec in PARAMETERS.items()}
-    values.update(OssBucket="examplebucket", SigningPrefix="reports/", **overrides)
-    return values
-
-
-def resolved(node: object, **overrides: object) -> object:
-    params = parameter_values(**overrides)
-    return resolve(node, params, evaluate_conditions(TEMPLATE_DATA, params))
-
-
-def statements(role: str, **overrides: object) -> set[tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    """(Effect, Actions, Resources) of every statement of a role's inline policies."""
-    found = set()
-    for policy in resolved(RESOURCES[role]["Properties"]["Policies"], **overrides):  # type: ignore[union-attr]
-        assert policy["PolicyDocument"]["Version"] == "1"
-        for statement in policy["PolicyDocument"]["Statement"]:
-            assert set(statement) == {"Effect", "Action", "Resource"}
-            found.add((statement["Effect"], tuple(statement["Action"]), tuple(statement["Resource"])))
-    return found
+    resources = RESOURCES if stack is None else stack.resources
+    return {folder: resources[logical_id(folder)] for folder in TEMPLATE_FOLDERS}
 
 
 # --- the YAML --------------------------------------------------------------------------------------
 
 def test_template_is_a_ros_template() -> None:
     assert TEMPLATE_DATA["ROSTemplateFormatVersion"] == "2015-09-01"
-    assert set(TEMPLATE_DATA) <= {"ROSTemplateFormatVersion", "Description", "Parameters", "Conditions",
+    assert set(TEMPLATE_DATA) <= {"ROSTemplateFormatVersion", "Description", "Parameters", "Rules", "Conditions",
                                   "Resources", "Outputs", "Metadata"}
 
 
@@ -130,20 +112,23 @@ def test_resource_has_its_required_and_only_known_properties(name: str) -> None:
     properties = set(resource["Properties"])
     assert schema["required"] <= properties, f"{name} lacks {schema['required'] - properties}"
     assert properties <= schema["known"], f"{name} has unknown {properties - schema['known']}"
+    assert set(resource) <= {"Type", "Properties", "Condition", "DependsOn"}, name
 
 
 def test_every_reference_resolves_and_every_parameter_is_used() -> None:
     conditions = set(TEMPLATE_DATA.get("Conditions", {}))
+    assert {resource["Condition"] for resource in RESOURCES.values() if "Condition" in resource} <= conditions
     used = set()
     for kind, target in references({"R": RESOURCES, "C": TEMPLATE_DATA.get("Conditions"),
-                                    "O": TEMPLATE_DATA["Outputs"]}):
+                                    "O": TEMPLATE_DATA["Outputs"], "U": TEMPLATE_DATA.get("Rules")}):
         if kind == "Fn::If":
             assert target in conditions, target
             continue
         name, attribute = (target if kind == "Fn::GetAtt" else str(target).split(".", 1) + [""])[:2]
         used.add(name)
         if name.startswith("ALIYUN::"):
-            assert name in ("ALIYUN::Region", "ALIYUN::TenantId", "ALIYUN::AccountId", "ALIYUN::StackName")
+            assert name in ("ALIYUN::Region", "ALIYUN::TenantId", "ALIYUN::AccountId", "ALIYUN::StackName",
+                            "ALIYUN::NoValue")
         elif attribute:
             assert attribute in SCHEMA[RESOURCES[name]["Type"]]["attributes"], f"{name}.{attribute}"
         else:
@@ -169,17 +154,18 @@ def test_every_function_folder_is_deployed() -> None:
 
 
 @pytest.mark.parametrize("folder", TEMPLATE_FOLDERS)
-def test_function_runs_python310_from_its_package(folder: str) -> None:
+def test_function_runs_python310_from_its_package_with_its_own_role(folder: str) -> None:
+    stack = Stack(TEMPLATE_DATA, CodePrefix="releases/1/")
     properties = functions()[folder]["Properties"]
     assert (properties["Runtime"], properties["Handler"]) == ("python3.10", "index.handler")
     assert properties["MemorySize"] in range(128, 3073) and properties["MemorySize"] % 64 == 0
     assert 1 <= properties["MemorySize"] / 1024 / properties["Cpu"] <= 4  # FC: 1..4 GB per vCPU
     assert 1 <= properties["Timeout"] <= 600
-    assert properties["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    assert properties["Role"] == {"Fn::GetAtt": [ROLES[folder], "Arn"]}
     assert set(properties["Code"]) <= CODE_PROPERTIES
-    code = resolved(properties["Code"], CodeBucket="code-bucket", CodePrefix="releases/1/")
+    code = stack.resolved(properties["Code"])
     assert code == {"OssBucketName": "code-bucket", "OssObjectName": f"releases/1/{folder}.zip"}  # package's name
-    assert resolved(properties["FunctionName"]) == "oss-presign-" + folder.replace("_", "-")
+    assert stack.resolved(properties["FunctionName"]) == "oss-presign-" + folder.replace("_", "-")
 
 
 @pytest.mark.parametrize("folder", TEMPLATE_FOLDERS)
@@ -197,64 +183,51 @@ def test_handler_is_an_importable_event_context_callable(folder: str) -> None:
     assert all(parameter.kind is parameter.POSITIONAL_OR_KEYWORD for parameter in parameters)
 
 
-# --- configuration ---------------------------------------------------------------------------------
+# --- a stack that could not work is refused --------------------------------------------------------
 
-def test_every_variable_the_code_reads_is_a_parameter_passed_to_its_functions() -> None:
-    read = variables_read() - PLATFORM_PROVIDED
-    assert {"OSS_REGION", "PRESIGN_POLICY", "ALIBABA_CLOUD_ROLE_ARN", "OSS_ACCESS_KEY_ID"} <= read  # discovery works
-    missing = []
-    for variable in sorted(read):
-        if camel(variable) not in PARAMETERS:
-            missing.append(f"parameter {camel(variable)} for {variable}")
-        for folder in receivers(variable, TEMPLATE_FOLDERS):
-            value = functions()[folder]["Properties"]["EnvironmentVariables"].get(variable)
-            ref = {"Ref": camel(variable)}
-            # Either the parameter, or the parameter when set and a documented fallback otherwise.
-            if value != ref and not (isinstance(value, dict) and value.get("Fn::If", [None, None])[1] == ref):
-                missing.append(f"{folder}: {variable}")
-    assert missing == []
+def test_the_example_stack_passes_every_rule() -> None:
+    assert Stack(TEMPLATE_DATA).failed_rules() == []
 
 
-def test_functions_get_only_their_own_variables_and_nothing_unread() -> None:
-    read = variables_read()
-    existing = set(function_folders())
-    for folder, function in functions().items():
-        for variable in function["Properties"]["EnvironmentVariables"]:
-            assert variable not in PLATFORM_PROVIDED, f"{folder}: {variable} would shadow the role's credentials"
-            assert folder in receivers(variable, TEMPLATE_FOLDERS), f"{folder} must not get {variable}"
-            names = family(variable)
-            if variable not in read and (not names or set(names) <= existing):
-                pytest.fail(f"{folder}: {variable} is passed but no code reads it")
+@pytest.mark.parametrize(("api_keys", "jwt_secret", "gateway", "refused"), [
+    ("app:<hash>", "", "", False),
+    ("", "<32-byte secret>", "", False),
+    ("app:<hash>", "<32-byte secret>", "", False),
+    ("", "", "", True),
+    ("", "", "true", True),  # the trigger URL is public: a gateway header alone is no authentication
+], ids=["api-keys", "jwt", "both", "neither", "gateway-only"])
+def test_a_stack_nobody_can_authenticate_to_is_refused(api_keys: str, jwt_secret: str, gateway: str,
+                                                        refused: bool) -> None:
+    stack = Stack(TEMPLATE_DATA, PresignApiKeys=api_keys, PresignJwtSecret=jwt_secret, PresignTrustGateway=gateway,
+                  PresignGatewayPrincipalHeader="X-User" if gateway else "")
+    failed = stack.failed_rules()
+    assert bool(failed) is refused
+    assert all("PresignApiKeys or PresignJwtSecret" in description for description in failed)
 
 
-def test_secrets_are_noecho_parameters() -> None:
-    secrets = {variable for function in functions().values()
-               for variable in function["Properties"]["EnvironmentVariables"] if SECRET.search(variable)}
-    assert {"PRESIGN_JWT_SECRET", "PRESIGN_API_KEYS", "LINK_SIGNING_KEYS", "ON_CREATED_RULES"} <= secrets
-    assert [name for name in sorted(secrets) if PARAMETERS[camel(name)].get("NoEcho") is not True] == []
-
-
-@pytest.mark.parametrize("folder", TEMPLATE_FOLDERS)
-def test_environment_leaves_room_in_function_computes_4_kb(folder: str) -> None:
-    environment = resolved(functions()[folder]["Properties"]["EnvironmentVariables"], OssRegion="",
-                           PresignPolicy="", LinkSigningKeys="", OnCreatedRules="")
-    used = sum(len(key) + len(str(value)) for key, value in environment.items())  # type: ignore[union-attr]
-    assert used <= 1536, f"{used} bytes before any policy, key or rule"
+@pytest.mark.parametrize("parameter", ["LinkSigningKeys", "PresignPolicy", "OnCreatedRules"])
+def test_a_stack_without_what_a_function_requires_is_refused(parameter: str) -> None:
+    failed = Stack(TEMPLATE_DATA, **{parameter: ""}).failed_rules()
+    assert len(failed) == 1 and failed[0].startswith(f"Set {parameter}"), failed
 
 
 # --- permissions -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("uploads", "revocation"), list(itertools.product(["false", "true"], ["", "oss://controlbucket/links/revoked.json"])))
-def test_function_role_grants_exactly_the_listed_actions(uploads: str, revocation: str) -> None:
-    expected = {("Allow", ("oss:GetObject",), (BUCKET_OBJECTS,))}
-    if uploads == "true":
-        expected.add(("Allow", ("oss:PutObject",), (BUCKET_OBJECTS,)))
-    if revocation:
-        expected.add(("Allow", ("oss:GetObject",), (REVOCATION,)))
-    assert statements("FunctionRole", EnableUploads=uploads, LinkRevocationObject=revocation) == expected
+@pytest.mark.parametrize(("uploads", "revocation", "queue"), list(itertools.product(
+    ["false", "true"], ["", "oss://controlbucket/links/revoked.json"], ["", "presign-failed"])))
+def test_each_role_grants_exactly_the_listed_actions(uploads: str, revocation: str, queue: str) -> None:
+    stack = Stack(TEMPLATE_DATA, EnableUploads=uploads, LinkRevocationObject=revocation, OnCreatedFailureQueue=queue)
+    read = {("Allow", READ, (OBJECTS,))}
+    put = {("Allow", ("oss:PutObject",), (OBJECTS,))} if uploads == "true" else set()
+    revocation_read = {("Allow", ("oss:GetObject",), (REVOCATION,))} if revocation else set()
+    send = {("Allow", ("mns:SendMessage",), (FAILURE_QUEUE,))} if queue else set()
+    assert stack.statements("PresignRole") == read | put
+    assert stack.statements("LinksRole") == read | revocation_read
+    assert stack.statements("OnObjectCreatedRole") == read | send
 
 
-@pytest.mark.parametrize(("role", "service"), [("FunctionRole", "fc.aliyuncs.com"),
+@pytest.mark.parametrize(("role", "service"), [("PresignRole", "fc.aliyuncs.com"), ("LinksRole", "fc.aliyuncs.com"),
+                                               ("OnObjectCreatedRole", "fc.aliyuncs.com"),
                                                ("OssTriggerRole", "oss.aliyuncs.com")])
 def test_role_is_trusted_by_its_service_only(role: str, service: str) -> None:
     properties = RESOURCES[role]["Properties"]
@@ -263,44 +236,84 @@ def test_role_is_trusted_by_its_service_only(role: str, service: str) -> None:
     assert "PolicyAttachments" not in properties  # no system policy on top of the inline one
 
 
+def test_role_names_are_the_function_names_and_distinct() -> None:
+    stack = Stack(TEMPLATE_DATA)
+    roles = (*ROLES.values(), "OssTriggerRole")
+    names = {role: stack.resolved(RESOURCES[role]["Properties"]["RoleName"]) for role in roles}
+    assert names == {"PresignRole": "oss-presign-presign", "LinksRole": "oss-presign-links",
+                     "OnObjectCreatedRole": "oss-presign-on-object-created",
+                     "OssTriggerRole": "oss-presign-oss-trigger"}
+
+
 def test_oss_trigger_role_may_only_invoke_on_object_created() -> None:
     function = "acs:fc:cn-hangzhou:1234567890123456:functions/<OnObjectCreatedFunction.FunctionName>"
-    assert statements("OssTriggerRole") == {("Allow", ("fc:InvokeFunction",), (function, function + "/*"))}
+    assert Stack(TEMPLATE_DATA).statements("OssTriggerRole") == {
+        ("Allow", ("fc:InvokeFunction",), (function, function + "/*"))}
 
 
 def test_no_other_resource_grants_anything() -> None:
     assert {resource["Type"] for resource in RESOURCES.values()} == set(SCHEMA)
 
 
-# --- triggers and outputs --------------------------------------------------------------------------
+# --- triggers, failed events and outputs -----------------------------------------------------------
 
 @pytest.mark.parametrize("folder", ["presign", "links"])
-def test_http_trigger_is_anonymous_the_function_authorizes(folder: str) -> None:
+def test_http_trigger_is_anonymous_the_function_authorizes_and_answers_preflights(folder: str) -> None:
     properties = RESOURCES[logical_id(folder).replace("Function", "HttpTrigger")]["Properties"]
     assert properties["FunctionName"] == {"Fn::GetAtt": [logical_id(folder), "FunctionName"]}
     assert properties["TriggerType"] == "http"
-    assert properties["TriggerConfig"] == {"authType": "anonymous", "methods": ["GET", "HEAD", "POST"]}
+    assert properties["TriggerConfig"] == {"authType": "anonymous", "methods": ["GET", "HEAD", "POST", "OPTIONS"]}
 
 
-def test_oss_trigger_sends_created_objects_through_its_role_and_filter() -> None:
-    properties = RESOURCES["OnObjectCreatedOssTrigger"]["Properties"]
+@pytest.mark.parametrize("region", ["", "cn-hangzhou"], ids=["default", "stack-region-named"])
+def test_oss_trigger_sends_created_objects_through_its_role_and_filter(region: str) -> None:
+    stack = Stack(TEMPLATE_DATA, OssRegion=region, OssTriggerPrefix="incoming/", OssTriggerSuffix=".pdf")
+    properties = stack.resources["OnObjectCreatedOssTrigger"]["Properties"]
     assert properties["TriggerType"] == "oss"
     assert properties["FunctionName"] == {"Fn::GetAtt": ["OnObjectCreatedFunction", "FunctionName"]}
     assert properties["InvocationRole"] == {"Fn::GetAtt": ["OssTriggerRole", "Arn"]}
-    assert resolved(properties["SourceArn"]) == "acs:oss:cn-hangzhou:1234567890123456:examplebucket"
-    config = resolved(properties["TriggerConfig"], OssTriggerPrefix="incoming/", OssTriggerSuffix=".pdf")
-    assert config == {"events": ["oss:ObjectCreated:*"], "filter": {"key": {"prefix": "incoming/", "suffix": ".pdf"}}}
+    assert "OssTriggerRole" in stack.resources
+    assert stack.resolved(properties["SourceArn"]) == "acs:oss:cn-hangzhou:1234567890123456:examplebucket"
+    assert stack.resolved(properties["TriggerConfig"]) == {"events": ["oss:ObjectCreated:*"],
+                                                           "filter": {"key": {"prefix": "incoming/", "suffix": ".pdf"}}}
+    assert stack.resolved(TEMPLATE_DATA["Outputs"]["OssTrigger"]["Value"]) == (
+        "oss:ObjectCreated:* in acs:oss:cn-hangzhou:1234567890123456:examplebucket")
 
 
-def test_outputs_are_the_trigger_urls() -> None:
+def test_a_bucket_in_another_region_gets_no_trigger_and_the_output_says_why() -> None:
+    stack = Stack(TEMPLATE_DATA, OssRegion="cn-shanghai")
+    assert "OnObjectCreatedOssTrigger" not in stack.resources and "OssTriggerRole" not in stack.resources
+    assert {logical_id(folder) for folder in TEMPLATE_FOLDERS} <= set(stack.resources)  # presign and links still sign
+    assert stack.environment("presign")["OSS_REGION"] == "cn-shanghai"
+    why = stack.resolved(TEMPLATE_DATA["Outputs"]["OssTrigger"]["Value"])
+    assert str(why).startswith("none: OssRegion cn-shanghai is not the stack's region cn-hangzhou")
+    for output in TEMPLATE_DATA["Outputs"].values():  # no output reads a resource that is left out
+        assert all(target[0] in stack.resources for kind, target in references(output) if kind == "Fn::GetAtt")
+
+
+@pytest.mark.parametrize(("queue", "destination"), [
+    ("", None), ("presign-failed", {"OnFailure": {"Destination": FAILURE_QUEUE}})], ids=["no-queue", "queue"])
+def test_failed_events_are_retried_then_kept_in_the_failure_queue(queue: str, destination: object) -> None:
+    stack = Stack(TEMPLATE_DATA, OnCreatedFailureQueue=queue)
+    config = stack.resolved(RESOURCES["OnObjectCreatedAsyncInvokeConfig"]["Properties"])
+    expected: dict[str, object] = {"FunctionName": "<OnObjectCreatedFunction.FunctionName>", "MaxAsyncRetryAttempts": 3}
+    if destination:
+        expected["DestinationConfig"] = destination
+    assert config == expected
+    retries = PARAMETERS["OnCreatedMaxRetryAttempts"]
+    assert (retries["Type"], retries["MinValue"], retries["MaxValue"]) == ("Number", 0, 8)  # FC's range
+
+
+def test_outputs_are_the_trigger_urls_and_the_oss_trigger() -> None:
     outputs = {name: output["Value"] for name, output in TEMPLATE_DATA["Outputs"].items()}
-    assert outputs == {"PresignUrl": {"Fn::GetAtt": ["PresignHttpTrigger", "UrlInternet"]},
-                       "LinksUrl": {"Fn::GetAtt": ["LinksHttpTrigger", "UrlInternet"]}}
+    assert set(outputs) == {"PresignUrl", "LinksUrl", "OssTrigger"}
+    assert outputs["PresignUrl"] == {"Fn::GetAtt": ["PresignHttpTrigger", "UrlInternet"]}
+    assert outputs["LinksUrl"] == {"Fn::GetAtt": ["LinksHttpTrigger", "UrlInternet"]}
 
 
 def test_region_and_link_base_url_fall_back_to_the_stack() -> None:
-    presign = resolved(functions()["presign"]["Properties"]["EnvironmentVariables"], OssRegion="")
-    assert presign["OSS_REGION"] == "cn-hangzhou"  # type: ignore[index]
-    created = functions()["on_object_created"]["Properties"]["EnvironmentVariables"]
-    assert resolved(created, LinkBaseUrl="")["LINK_BASE_URL"] == "<LinksHttpTrigger.UrlInternet>"  # type: ignore[index]
-    assert resolved(created, LinkBaseUrl="https://l.example.com")["LINK_BASE_URL"] == "https://l.example.com"  # type: ignore[index]
+    assert Stack(TEMPLATE_DATA, OssRegion="").environment("presign")["OSS_REGION"] == "cn-hangzhou"
+    created = Stack(TEMPLATE_DATA, LinkBaseUrl="").environment("on_object_created")
+    assert created["LINK_BASE_URL"] == "<LinksHttpTrigger.UrlInternet>"
+    created = Stack(TEMPLATE_DATA, LinkBaseUrl="https://l.example.com").environment("on_object_created")
+    assert created["LINK_BASE_URL"] == "https://l.example.com"

@@ -56,7 +56,6 @@ def test_every_variable_the_code_names_is_read_by_a_function_or_left_out_for_a_r
     # added to function_environments.SAMPLE or to NOT_PASSED, with its reason.
     unaccounted = named - set().union(*READS.values()) - LEFT_TO_THE_ROLE - set(NOT_PASSED)
     assert sorted(unaccounted) == []
-    assert sorted(set(NOT_PASSED) - named) == [], "NOT_PASSED names a variable no code reads any more"
 
 
 def test_the_credentials_chain_is_left_to_the_function_role() -> None:

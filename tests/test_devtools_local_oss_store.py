@@ -301,11 +301,25 @@ def test_missing_bucket_and_missing_key(store: ObjectStore) -> None:
 def test_the_index_is_versioned(store: ObjectStore) -> None:
     index = store.root / BUCKET / INDEX
     with closing(sqlite3.connect(index)) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         db.execute("PRAGMA user_version = 9")
-    with pytest.raises(RuntimeError, match="is version 9; this local bucket knows 1"):
+    with pytest.raises(RuntimeError, match="is version 9; this local bucket knows 2"):
         store.head(BUCKET, "k")
+
+
+def test_a_version_1_index_gains_settings_and_keeps_its_objects(store: ObjectStore) -> None:
+    _put(store, "kept", b"old bytes")
+    index = store.root / BUCKET / INDEX
+    with closing(sqlite3.connect(index)) as db:
+        db.execute("DROP TABLE settings")
+        db.execute("PRAGMA user_version = 1")
+    assert store.setting(BUCKET, "cors") is None
+    store.put_setting(BUCKET, "cors", '{"rules": []}')
+    assert store.setting(BUCKET, "cors") == '{"rules": []}'
+    assert store.head(BUCKET, "kept").size == len(b"old bytes")
+    store.put_setting(BUCKET, "cors", None)
+    assert store.setting(BUCKET, "cors") is None
 
 
 def _old_file(folder: Path, names: str, data: bytes, meta: dict[str, object] | None = None) -> Path:

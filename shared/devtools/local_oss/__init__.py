@@ -5,6 +5,12 @@
     store.py       keys -> content files by id, per bucket an SQLite index; atomic PUT; versioned schema
     old_layout.py  the layout before the index (one file per key), read once to import it
     service.py     GET (Range), HEAD, PUT, DELETE over the store, after verify (no sockets); the stored-object hook
+    exchange.py    Incoming and Reply, what the server and the service pass each other
+    cors.py        a bucket's CORS rules: the OSS XML, at most 10 rules, first match wins (pure)
+    cors_api.py    ?cors (Put/Get/DeleteBucketCors), the OPTIONS preflight, the headers of actual requests
+    form_data.py   multipart/form-data: fields before the file in memory (bounded), the file streamed
+    post_verify.py a PostObject form's V4 signature, times, policy conditions and extra fields (pure)
+    post_object.py PostObject: POST / verified, streamed into the store within content-length-range
     events.py      ObjectStored, what the hook hears, and the OSS trigger event it makes
     framing.py     request bodies by Content-Length or chunked (decoded as read)
     server.py      LocalOss: the ThreadingHTTPServer, start()/stop() or a with block

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from shared.devtools.local_oss.store import StoredObject
 
 PUT_OBJECT = "ObjectCreated:PutObject"
+POST_OBJECT = "ObjectCreated:PostObject"
 LOCAL_ACCOUNT_ID = "1234567890123456"  # the account that owns the local buckets, as ARNs and identities name it
 
 

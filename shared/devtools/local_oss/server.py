@@ -26,8 +26,9 @@ from typing import BinaryIO
 from shared.clock import utc_now
 from shared.credentials.value import Credentials
 from shared.devtools.local_oss.errors import OssError, error_body
+from shared.devtools.local_oss.exchange import Incoming, Reply
 from shared.devtools.local_oss.framing import ChunkedBody, LengthBody, request_body
-from shared.devtools.local_oss.service import MAX_OBJECT_SIZE, BucketService, Incoming, Reply, StoredHook
+from shared.devtools.local_oss.service import MAX_OBJECT_SIZE, BucketService, StoredHook
 from shared.devtools.local_oss.store import ObjectStore
 from shared.oss.canonical import header_value
 
@@ -133,6 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = oss.request_ids()
         headers = _lower_headers(self.headers.items())
         body: LengthBody | ChunkedBody | None = None
+        incoming: Incoming | None = None
         try:
             body = request_body(self.rfile, headers)
             incoming = Incoming(self.command, self.path.encode("latin-1"), headers, self.client_address[0], body,
@@ -145,11 +147,13 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("local bucket failed on %s %s", self.command, self.path.split("?")[0])
             reply = _error_reply(OssError("InternalError", "The local bucket failed; see its log."), request_id,
                                  oss.endpoint)
+        if self.command != "OPTIONS" and incoming is not None:  # a preflight's answer is all CORS already
+            reply.headers += _cors_headers(oss.service, incoming)
         if not _finish(body):
             self.close_connection = True
         self._send(reply, request_id)
 
-    do_GET = do_HEAD = do_PUT = do_DELETE = do_POST = _serve
+    do_GET = do_HEAD = do_PUT = do_DELETE = do_POST = do_OPTIONS = _serve
 
     def _send(self, reply: Reply, request_id: str) -> None:
         try:
@@ -199,6 +203,15 @@ def _finish(body: LengthBody | ChunkedBody | None) -> bool:
             pass
         return True
     return isinstance(body, ChunkedBody) and body.finished
+
+
+def _cors_headers(service: BucketService, incoming: Incoming) -> list[tuple[str, str]]:
+    """The answer's CORS headers; a failure to read the rules is logged and costs the answer nothing else."""
+    try:
+        return service.cors_headers(incoming)
+    except Exception:
+        logger.exception("local bucket could not read the CORS rules")
+        return []
 
 
 def _error_reply(error: OssError, request_id: str, host_id: str) -> Reply:

@@ -1,21 +1,21 @@
 """What the local bucket does with a request: address it, verify its signature, then GET (whole or
-one byte range), HEAD, PUT or DELETE the object. Pure of sockets: the server feeds it and sends
-what it returns; every refusal is raised as an OssError and rendered in the server, in one place.
+one byte range), HEAD, PUT or DELETE the object, or PUT/GET/DELETE the bucket's ``?cors``. ``OPTIONS``
+(the CORS preflight, unsigned) and ``POST /`` (PostObject, signed by its form's policy) come before the
+signature check. Pure of sockets: the server feeds it and sends what it returns; every refusal is
+raised as an OssError and rendered in the server, in one place.
 
 A PUT's body has a Content-Length or is chunked (its end is its length); either way it is at most
 ``max_object_size`` bytes (OSS's PutObject limit by default), else 400 EntityTooLarge and nothing is
-kept. After each stored object the ``on_stored`` hook hears of it (``ObjectStored``), once; a failing
-hook is logged and the upload still succeeds, as OSS's triggers run apart from the upload.
+kept. After each stored object (PUT or PostObject) the ``on_stored`` hook hears of it (``ObjectStored``),
+once; a failing hook is logged and the upload still succeeds, as OSS's triggers run apart from it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from email.utils import format_datetime
-from typing import BinaryIO
 
 from shared.credentials.value import Credentials
 from shared.devtools.local_oss.addressing import (
@@ -25,8 +25,11 @@ from shared.devtools.local_oss.addressing import (
     decode_query,
     split_target,
 )
+from shared.devtools.local_oss.cors_api import bucket_cors, preflight, response_cors
 from shared.devtools.local_oss.errors import OssError
-from shared.devtools.local_oss.events import PUT_OBJECT, ObjectStored
+from shared.devtools.local_oss.events import POST_OBJECT, PUT_OBJECT, ObjectStored
+from shared.devtools.local_oss.exchange import Incoming, Reply
+from shared.devtools.local_oss.post_object import post_object
 from shared.devtools.local_oss.store import Body, ObjectStore, StoredObject
 from shared.devtools.local_oss.verify import Authorization, verify
 from shared.oss.canonical import UNSIGNED_PAYLOAD
@@ -41,31 +44,6 @@ RESPONSE_OVERRIDES = {
     "response-expires": "Expires", "response-cache-control": "Cache-Control",
     "response-content-disposition": "Content-Disposition", "response-content-encoding": "Content-Encoding",
 }
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """An HTTP request as the server received it: raw target, lower-cased headers, body, client address."""
-
-    method: str
-    target: bytes
-    headers: Mapping[str, str]
-    client_ip: str | None
-    body: Body
-    content_length: int | None
-    chunked: bool = False  # Transfer-Encoding: chunked, so the body's end is its length
-    request_id: str = ""
-
-
-@dataclass
-class Reply:
-    """What to send back: status and headers, then either ``body`` or ``length`` bytes of ``file``."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    file: BinaryIO | None = None
-    length: int = 0
 
 
 class BucketService:
@@ -96,9 +74,16 @@ class BucketService:
             raise OssError("NotImplemented", "The local bucket serves objects; it does not list buckets.")
         if not self.store.has_bucket(request.bucket):
             raise OssError("NoSuchBucket", "The specified bucket does not exist.", BucketName=request.bucket)
+        if request.method == "OPTIONS":
+            return preflight(self.store, request)
+        if request.method == "POST" and request.key is None:
+            return self._post(request.bucket, incoming)
         auth = verify(request, keyring=self.keyring, region=self.region, now=self.clock())
         if request.key is None:
-            raise OssError("NotImplemented", "The local bucket serves objects; bucket operations are not supported.")
+            if request.param("cors") is not None:
+                return bucket_cors(self.store, request, incoming, auth)
+            raise OssError("NotImplemented", "The local bucket serves objects, PostObject and ?cors; other bucket "
+                                             "operations are not supported.")
         if request.method in ("GET", "HEAD"):
             return self._get(request, request.bucket, request.key, head=request.method == "HEAD")
         if request.method == "PUT":
@@ -107,6 +92,15 @@ class BucketService:
             self.store.delete(request.bucket, request.key)
             return Reply(204)
         raise OssError("NotImplemented", f"The local bucket does not support {request.method} requests.")
+
+    def cors_headers(self, incoming: Incoming) -> list[tuple[str, str]]:
+        """The CORS headers of the answer to an actual request (errors too); none for an unaddressable one."""
+        if "origin" not in incoming.headers:
+            return []
+        try:
+            return response_cors(self.store, self.address(incoming))
+        except OssError:
+            return []
 
     def address(self, incoming: Incoming) -> ObjectRequest:
         """Turn the raw request into bucket, key, query and headers (virtual host or path style)."""
@@ -152,6 +146,17 @@ class BucketService:
         self._announce(ObjectStored(PUT_OBJECT, bucket, stored, region=self.region, request_id=incoming.request_id,
                                     source_ip=incoming.client_ip, time=self.clock(), previous_size=previous))
         return Reply(200, [("ETag", stored.etag)])
+
+    def _post(self, bucket: str, incoming: Incoming) -> Reply:
+        host = incoming.headers.get("host") or "127.0.0.1"
+        virtual = bucket_from_host(host, self.service_hosts) is not None
+        posted = post_object(incoming, bucket, store=self.store, keyring=self.keyring, region=self.region,
+                             now=self.clock(), max_object_size=self.max_object_size,
+                             base_url=f"http://{host}/" if virtual else f"http://{host}/{bucket}/")
+        self._announce(ObjectStored(POST_OBJECT, bucket, posted.stored, region=self.region,
+                                    request_id=incoming.request_id, source_ip=incoming.client_ip, time=self.clock(),
+                                    previous_size=posted.previous_size))
+        return posted.reply
 
     def _too_large(self, proposed: str) -> OssError:
         return OssError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.",

@@ -1,7 +1,7 @@
 """Objects of the local bucket: per bucket, an SQLite index from keys to content files named by id.
 
     <root>/<bucket>/%index.sqlite3     the index (WAL): key -> content id, size, ETag, Content-Type,
-                                       Last-Modified, x-oss-meta-* (JSON)
+                                       Last-Modified, x-oss-meta-* (JSON); the bucket's settings
     <root>/<bucket>/%objects/ab/<id>   an object's bytes; <id> is 32 random hex digits, ab its first two
     <root>/<bucket>/%tmp/              uploads in progress
 
@@ -13,10 +13,10 @@ in one transaction and removes the file it replaced; a reader that opened the ol
 the old bytes.
 
 The index is versioned (``PRAGMA user_version``): ``_MIGRATIONS`` holds one step per version, each
-committed with its version number, so later versions add tables (CORS, multipart uploads) beside
-``objects``. Version 1 imports a folder of the old layout (one file per key, see ``old_layout``)
-once: its files are moved into ``%objects/`` (hard-linked, then the old names and ``%meta/``
-removed after the commit). No old name starts with ``%`` and a letter past F, hence the names above.
+committed with its version number, so later versions add tables beside ``objects``: version 2 adds
+``settings`` (name -> text: the CORS rules). Version 1 imports a folder of the old layout (one file per
+key, see ``old_layout``) once: its files are moved into ``%objects/`` (hard-linked, then the old names
+and ``%meta/`` removed after the commit). No old name starts with ``%`` and a letter past F, hence the names above.
 """
 
 from __future__ import annotations
@@ -164,6 +164,20 @@ class ObjectStore:
             if row is not None:
                 _content_file(folder, row[0]).unlink(missing_ok=True)
 
+    def setting(self, bucket: str, name: str) -> str | None:
+        """A bucket setting's value (the CORS rules ...), None when it is not set."""
+        with closing(_connect(self._bucket(bucket))) as db:
+            row = db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_setting(self, bucket: str, name: str, value: str | None) -> None:
+        """Set a bucket setting, replacing what it was; None removes it."""
+        with closing(_connect(self._bucket(bucket))) as db:
+            if value is None:
+                db.execute("DELETE FROM settings WHERE name = ?", (name,))
+            else:
+                db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
+
     def _bucket(self, bucket: str) -> Path:
         try:
             check_bucket(bucket)
@@ -232,7 +246,13 @@ def _version_1(db: sqlite3.Connection, folder: Path) -> Callable[[], None]:
     return lambda: remove_old_objects(folder, moved, skip=_RESERVED)
 
 
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection, Path], Callable[[], None]], ...] = (_version_1,)
+def _version_2(db: sqlite3.Connection, folder: Path) -> Callable[[], None]:
+    """The bucket's settings (its CORS rules ...), one text value by name."""
+    db.execute("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+    return lambda: None
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection, Path], Callable[[], None]], ...] = (_version_1, _version_2)
 
 
 def _find(db: sqlite3.Connection, key: str) -> tuple[StoredObject, str]:

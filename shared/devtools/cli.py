@@ -8,7 +8,9 @@
     token     print an HS256 JWT from PRESIGN_JWT_SECRET for trying the API
 
 Only the command that runs is imported: signing one URL does not pay for the packager or the server.
-Usage errors and missing credentials print one line on stderr and exit with status 2.
+Usage errors and missing credentials print one line on stderr and exit with status 2. A reader that
+closes the pipe early (``| head -2``) ends the command quietly with status 1; Ctrl-C ends it with
+status 130 (``shared/__main__.py``), neither with a traceback.
 """
 
 from __future__ import annotations
@@ -89,7 +91,15 @@ def run() -> NoReturn:
     # A failed command's one-line error names every credential source and why it failed; the
     # chain's warnings on the way there would only repeat it.
     logging.getLogger("shared").setLevel(logging.ERROR)
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()  # a reader that went away is found here, not in the interpreter's teardown
+    except BrokenPipeError:
+        # The reader closed the pipe (``| head``): end quietly, as Python's documentation of SIGPIPE
+        # advises; stdout goes to devnull so that the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
+    sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,

@@ -13,6 +13,8 @@ import requests
 from stubs_local_oss import BUCKET, KEYS, REGION, Bucket, error_of
 
 from shared.devtools.local_oss import LocalOss
+from shared.devtools.local_oss.cors import CorsConfiguration, CorsRule
+from shared.devtools.local_oss.cors_api import put_configuration
 from shared.oss.post_policy import presign_post
 from shared.oss.signer import presign, sign_request
 
@@ -216,3 +218,16 @@ def test_cors_rules_are_per_bucket(bucket: Bucket, tmp_path: Path) -> None:
                                  headers={"Origin": APP, "Access-Control-Request-Method": "GET"})
     assert (answer.status_code, error_of(answer)["Message"]) == (403, "CORSResponse: CORS is not enabled for this "
                                                                       "bucket.")
+
+
+def test_tools_can_set_the_rules_without_http(bucket: Bucket) -> None:
+    rule = CorsRule(("http://127.0.0.1:9200",), ("GET", "HEAD", "PUT", "POST"), ("*",),
+                    ("ETag", "Location", "x-oss-request-id", "Content-Length", "Content-Disposition"))
+    put_configuration(bucket.oss.store, BUCKET, CorsConfiguration((rule,)))
+    assert b"<AllowedOrigin>http://127.0.0.1:9200</AllowedOrigin>" in _cors(bucket, "GET").content
+    answer = _options(bucket, "http://127.0.0.1:9200", "POST", "content-type", key="")
+    assert answer.status_code == 200
+    assert _access_control(answer)["Access-Control-Expose-Headers"] == ("ETag, Location, x-oss-request-id, "
+                                                                        "Content-Length, Content-Disposition")
+    put_configuration(bucket.oss.store, BUCKET, None)
+    assert _cors(bucket, "GET").status_code == 404

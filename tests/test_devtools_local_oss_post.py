@@ -262,3 +262,34 @@ def test_a_large_upload_streams_with_flat_memory(server_process: tuple[int, int]
     zeros = hashlib.md5(b"\0" * size).hexdigest().upper()
     assert f'<ETag>"{zeros}"</ETag>'.encode() in answer
     assert grown < 16 << 10, f"the server's peak memory grew by {grown} KiB during a {size >> 20} MiB upload"
+
+
+def test_too_many_fields_before_the_file(bucket: Bucket) -> None:
+    many = "".join(f'--b\r\nContent-Disposition: form-data; name="x-oss-meta-f{n}"\r\n\r\nv\r\n' for n in range(65))
+    answer = bucket.http.post(f"{bucket.oss.endpoint}/{BUCKET}/", data=(many + "--b--\r\n").encode(),
+                              headers={"Content-Type": "multipart/form-data; boundary=b"}, timeout=TIMEOUT)
+    assert (answer.status_code, error_of(answer)["Code"]) == (400, "InvalidArgument")
+    assert "at most 64 fields" in error_of(answer)["Message"]
+
+
+def test_virtual_host_addressing_and_its_location(bucket: Bucket) -> None:
+    form = _form(bucket, key="vh/a.txt")
+    host = f"{BUCKET}.oss-local.test:{bucket.oss.port}"
+    answer = bucket.http.post(f"{bucket.oss.endpoint}/", data=form.fields, headers={"Host": host},
+                              files={"file": ("a.txt", b"virtual")}, timeout=TIMEOUT)
+    assert answer.status_code == 204, answer.text
+    assert answer.headers["Location"] == f"http://{host}/vh/a.txt"
+    assert _get(bucket, "vh/a.txt").content == b"virtual"
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl")
+def test_a_chunked_form_upload(bucket: Bucket, tmp_path: Path) -> None:
+    upload = tmp_path / "data.bin"
+    upload.write_bytes(os.urandom(300_000))
+    form = _form(bucket, key="chunked.bin", max_size=300_000)
+    fields = [arg for name, value in form.fields.items() for arg in ("--form-string", f"{name}={value}")]
+    done = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-w", "%{http_code}", "-H",
+                           "Transfer-Encoding: chunked", *fields, "-F", f"file=@{upload}", form.url],
+                          capture_output=True, timeout=TIMEOUT * 2, check=True)
+    assert done.stdout == b"204", done.stdout
+    assert _get(bucket, "chunked.bin").content == upload.read_bytes()

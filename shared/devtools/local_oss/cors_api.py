@@ -47,7 +47,7 @@ def bucket_cors(store: ObjectStore, request: ObjectRequest, incoming: Incoming, 
         raise OssError("AccessDenied", "Bucket CORS operations must be signed with the Authorization header, "
                                        "not a presigned URL.")
     if request.method == "PUT":
-        store.put_setting(bucket, SETTING, parse_cors_xml(_read_body(incoming)).to_json())
+        put_configuration(store, bucket, parse_cors_xml(_read_body(incoming)))
         return Reply(200)
     if request.method == "GET":
         config = configuration(store, bucket)
@@ -55,7 +55,7 @@ def bucket_cors(store: ObjectStore, request: ObjectRequest, incoming: Incoming, 
             raise OssError("NoSuchCORSConfiguration", "The CORS configuration does not exist.", BucketName=bucket)
         return Reply(200, [("Content-Type", "application/xml")], render_cors_xml(config))
     if request.method == "DELETE":
-        store.put_setting(bucket, SETTING, None)
+        put_configuration(store, bucket, None)
         return Reply(204)
     raise OssError("NotImplemented", f"The local bucket does not support {request.method} ?cors.")
 
@@ -96,6 +96,11 @@ def configuration(store: ObjectStore, bucket: str) -> CorsConfiguration | None:
     """The bucket's rules, None when it has none."""
     text = store.setting(bucket, SETTING)
     return None if text is None else CorsConfiguration.from_json(text)
+
+
+def put_configuration(store: ObjectStore, bucket: str, config: CorsConfiguration | None) -> None:
+    """Replace the bucket's rules (None removes them), as PutBucketCors does: for tools that set up buckets."""
+    store.put_setting(bucket, SETTING, None if config is None else config.to_json())
 
 
 def _read_body(incoming: Incoming) -> bytes:

@@ -18,6 +18,7 @@ from shared.devtools.local_oss.store import Body
 FILE_FIELD = "file"
 FIELD_LIMIT = 64 << 10  # bytes of one field's value before the file
 FIELDS_LIMIT = 64  # fields before the file
+FORM_LIMIT = 1 << 20  # bytes of all the fields' values before the file
 HEADER_LIMIT = 8 << 10  # bytes of one part header line
 HEADERS_LIMIT = 16  # header lines of one part
 PREAMBLE_LIMIT = 16 << 10  # bytes before the first delimiter
@@ -47,13 +48,16 @@ def read_form(body: Body, content_type: str | None) -> tuple[list[tuple[str, str
     scanner = _Scanner(body, b"\r\n")  # the first delimiter has no line break before it: lend it one
     scanner.skip_until(delimiter, PREAMBLE_LIMIT)
     fields: list[tuple[str, str]] = []
+    room = FORM_LIMIT
     while scanner.after_delimiter():
         name, filename, part_type = _part_headers(scanner)
         if name == FILE_FIELD:
             return fields, FilePart(scanner, delimiter, filename or "", part_type)
-        if len(fields) == FIELDS_LIMIT:
-            raise OssError("InvalidArgument", f"A form may carry at most {FIELDS_LIMIT} fields before the file.")
-        value = scanner.read_until(delimiter, FIELD_LIMIT, name)
+        if len(fields) == FIELDS_LIMIT or room <= 0:
+            raise OssError("InvalidArgument", f"A form may carry at most {FIELDS_LIMIT} fields and {FORM_LIMIT} "
+                                              f"bytes before the file.")
+        value = scanner.read_until(delimiter, min(FIELD_LIMIT, room), name)
+        room -= len(value)
         try:
             fields.append((name, value.decode("utf-8")))
         except UnicodeDecodeError:

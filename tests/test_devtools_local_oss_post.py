@@ -5,6 +5,7 @@ and nothing stored, the object-created event, and a large upload streamed with f
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -293,3 +294,27 @@ def test_a_chunked_form_upload(bucket: Bucket, tmp_path: Path) -> None:
                           capture_output=True, timeout=TIMEOUT * 2, check=True)
     assert done.stdout == b"204", done.stdout
     assert _get(bucket, "chunked.bin").content == upload.read_bytes()
+
+
+NODE_FORM = """
+const [url, fieldsJson] = process.argv.slice(1);
+const form = new FormData();
+for (const [name, value] of Object.entries(JSON.parse(fieldsJson))) form.append(name, value);
+form.append("file", new Blob(["from a page\\n".repeat(1000)], {type: "text/plain"}), "page note.txt");
+fetch(url, {method: "POST", body: form}).then(async (answer) => {
+  console.log(JSON.stringify({status: answer.status, etag: answer.headers.get("etag"), body: await answer.text()}));
+});
+"""
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="needs node")
+def test_node_fetch_with_form_data_as_a_page_sends_it(bucket: Bucket) -> None:
+    form = _form(bucket, key_prefix="pages/", content_type="text/", success_action_status=201, max_size=1 << 20)
+    fields = {**form.fields, "Content-Type": "text/plain"}
+    done = subprocess.run(["node", "-e", NODE_FORM, form.url, json.dumps(fields)], capture_output=True,
+                          timeout=TIMEOUT * 2, check=True)
+    answer = json.loads(done.stdout)
+    assert answer["status"] == 201, answer
+    assert "<Key>pages/page note.txt</Key>" in answer["body"]
+    got = _get(bucket, "pages/page note.txt")
+    assert got.content == b"from a page\n" * 1000 and got.headers["ETag"] == answer["etag"]

@@ -10,16 +10,25 @@ from __future__ import annotations
 import sys
 
 LOGGER = "shared.credentials"
+_silenced = False
+
+
+def silence() -> None:
+    """Drop this log's records from now on: for a command line whose one-line error says it all."""
+    global _silenced
+    _silenced = True
 
 
 def info(message: str, *args: object) -> None:
     """Log at INFO, if logging is in use at all."""
-    if "logging" in sys.modules:
+    if "logging" in sys.modules and not _silenced:
         sys.modules["logging"].getLogger(LOGGER).info(message, *args)
 
 
 def warning(message: str, *args: object) -> None:
     """Log at WARNING."""
+    if _silenced:
+        return
     import logging
 
     logging.getLogger(LOGGER).warning(message, *args)

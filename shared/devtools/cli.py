@@ -16,12 +16,12 @@ status 130 (``shared/__main__.py``), neither with a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, NoReturn, Protocol
 
+from shared.credentials import log as credentials_log
 from shared.credentials.provider import CredentialsProvider
 from shared.devtools.usage import USAGE_ERROR, Parser, UsageError
 from shared.errors import PresignError
@@ -89,8 +89,9 @@ COMMANDS: dict[str, tuple[Callable[[], Command], str, str]] = {
 def run() -> NoReturn:
     """``python -m shared``: run the command line and exit with its status."""
     # A failed command's one-line error names every credential source and why it failed; the
-    # chain's warnings on the way there would only repeat it.
-    logging.getLogger("shared").setLevel(logging.ERROR)
+    # chain's warnings on the way there would only repeat it. (The credentials' log is the only one
+    # below ERROR; silencing it there spares the commands the import of logging.)
+    credentials_log.silence()
     try:
         status = main()
         sys.stdout.flush()  # a reader that went away is found here, not in the interpreter's teardown
@@ -111,7 +112,8 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         chosen = next((word for word in argv if not word.startswith("-")), None)
-        parser, command = _build_parser(chosen)
+        # A command named first is all the top-level parser needs to know (--help before it lists them all).
+        parser, command = _build_parser(chosen, alone=bool(argv) and argv[0] == chosen and chosen in COMMANDS)
         args, unknown = parser.parse_known_args(argv)
         if unknown:
             where = f"python -m shared {args.command}" if args.command else "python -m shared"
@@ -125,12 +127,14 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         return USAGE_ERROR
 
 
-def _build_parser(chosen: str | None) -> tuple[argparse.ArgumentParser, Command | None]:
-    """Every command's name and help; the arguments of the chosen one alone (its module is imported)."""
+def _build_parser(chosen: str | None, *, alone: bool = False) -> tuple[argparse.ArgumentParser, Command | None]:
+    """Every command's name and help (or the chosen one's ``alone``); the arguments of the chosen one only."""
     parser = Parser(prog="python -m shared", description="The development tools: " + ", ".join(COMMANDS) + ".")
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     command = None
     for name, (load, summary, description) in COMMANDS.items():
+        if alone and name != chosen:
+            continue
         sub = commands.add_parser(name, help=summary, description=description)
         if name == chosen:
             command = load()

@@ -8,7 +8,9 @@
     │   └── InvalidLink              404 a link token that is malformed, forged, expired or revoked
     ├── MethodNotAllowed             405 the route exists, the HTTP method does not
     ├── PayloadTooLarge              413 body or batch over its limit
+    ├── UriTooLong                   414 a query string or path over its limit, refused before it is parsed
     ├── UnsupportedMediaType         415 a body that is not JSON
+    ├── HeadersTooLarge              431 a header block (or one header line) over its limit
     ├── ConfigError                  500 the deployment's configuration is wrong (``variable``)
     ├── UpstreamError                502 OSS or another upstream failed or timed out
     │   └── DeliveryFailed           502 some records' webhook deliveries finally failed (``event_ids``)
@@ -103,11 +105,25 @@ class PayloadTooLarge(PresignError):
     code = "PayloadTooLarge"
 
 
+class UriTooLong(PresignError):
+    """Raised when a request's query string or path is over its limit: refused before anything parses it."""
+
+    status = 414
+    code = "UriTooLong"
+
+
 class UnsupportedMediaType(PresignError):
     """Raised when a request body is not of a content type the route accepts."""
 
     status = 415
     code = "UnsupportedMediaType"
+
+
+class HeadersTooLarge(PresignError):
+    """Raised when a request's header block, or one header line, is over its limit."""
+
+    status = 431
+    code = "HeadersTooLarge"
 
 
 class ConfigError(PresignError):

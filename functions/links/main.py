@@ -12,9 +12,11 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 
 import functions_framework  # noqa: E402
 
+from shared.http.framework import guard_framework_app  # noqa: E402
 from shared.http.wsgi import FlaskRequest, serve_flask  # noqa: E402
 from shared.links.wiring import build_links_app  # noqa: E402
 
+guard_framework_app()  # the request limits, in front of every hook of functions-framework's app
 APP = build_links_app(os.environ)
 
 

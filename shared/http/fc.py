@@ -20,6 +20,7 @@ from shared.credentials.invocation import invocation, request_id_of
 from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.fields import json_event
 from shared.http.api import App, adapter_refusal
+from shared.http.limits import check_head
 from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response
 
 
@@ -39,11 +40,29 @@ def serve_fc_event(app: App, event: object, context: object = None) -> dict[str,
 def request_from_event(event: object) -> HttpRequest:
     """Adapt an FC 3.0 HTTP trigger or API Gateway event; raise InvalidArgument for anything else."""
     shape = json_event(event)
+    check_event_head(shape)
     if isinstance(shape.get("requestContext"), Mapping) and "rawPath" in shape:
         return _from_fc3(shape)
     if "httpMethod" in shape and "path" in shape:
         return _from_api_gateway(shape)
     raise InvalidArgument("event", "event is neither an FC 3.0 HTTP trigger nor an API Gateway request")
+
+
+def check_event_head(event: Mapping[str, object]) -> None:
+    """414 or 431 before the query or the headers are adapted. The query counts as its names and values in
+    UTF-8 with an ``=`` and an ``&`` each: the platform decoded them from a query string at least that long."""
+    query, query_bytes = event.get("queryParameters"), 0
+    if isinstance(query, Mapping):
+        for name, item in query.items():
+            for value in item if isinstance(item, list) else [item]:
+                query_bytes += _size(name) + _size(value) + 2
+    headers = event.get("headers")
+    fields = [(str(name), str(value)) for name, value in headers.items()] if isinstance(headers, Mapping) else []
+    check_head(_size(event.get("rawPath") or event.get("path") or ""), query_bytes, fields)
+
+
+def _size(value: object) -> int:
+    return len(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else len(str(value))
 
 
 def response_to_event(response: HttpResponse) -> dict[str, object]:

@@ -9,9 +9,10 @@ from http import HTTPStatus
 from typing import Protocol, cast
 from urllib.parse import unquote_to_bytes
 
-from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
+from shared.errors import InvalidArgument, PresignError
 from shared.http.api import App, adapter_refusal
-from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response
+from shared.http.limits import check_environ, declared_length, is_streamed, read_bounded
+from shared.http.messages import HttpRequest, HttpResponse, error_response
 
 
 class FlaskRequest(Protocol):
@@ -40,6 +41,7 @@ def serve_flask(app: App, flask_request: FlaskRequest) -> tuple[bytes, int, dict
 
 def _answer(app: App, environ: Mapping[str, object]) -> HttpResponse:
     try:
+        check_environ(environ)
         request = request_from_environ(environ)
     except PresignError as error:
         origin = environ.get("HTTP_ORIGIN")
@@ -99,13 +101,13 @@ def _path(environ: Mapping[str, object]) -> str:
 
 
 def _read_body(environ: Mapping[str, object]) -> bytes:
+    """The body, by its Content-Length (413 over MAX_BODY_BYTES, unread) or, chunked, to its end (413 as soon
+    as it passes MAX_BODY_BYTES)."""
     stream = cast("InputStream | None", environ.get("wsgi.input"))  # PEP 3333: always an input stream
-    length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
-    if stream is None or not length_text:
+    length = declared_length(environ)
+    if stream is None or (length is None and not is_streamed(environ)):
         return b""
-    if not length_text.isdigit():
-        raise InvalidArgument("content-length", "Content-Length must be a whole number")
-    length = int(length_text)
-    if length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body is over {MAX_BODY_BYTES} bytes")
-    return stream.read(length)
+    try:
+        return stream.read(length) if length is not None else read_bounded(stream)
+    except OSError:  # the client stopped sending (the server's socket timeout) or went away
+        raise InvalidArgument("body", "the request body stopped arriving before its end") from None

@@ -1,0 +1,81 @@
+"""functions-framework's Flask app, held to the limits of limits.py before any of its own code reads a request.
+
+    guard_framework_app()   called by a ``main.py`` while functions-framework loads it (inside the app's context):
+                            puts ``limit_wsgi`` in front of the app, sets Flask's MAX_CONTENT_LENGTH and answers
+                            the framework's own errors (its 413, the 404 of ``/robots.txt``) in the JSON shape
+    limit_wsgi(app)         WSGI middleware: 414/431/400/413 from the request head alone, a chunked body read
+                            here (at most MAX_BODY_BYTES) and handed on with its length
+
+functions-framework reads the whole body in an ``after_request`` hook, after our answer: refused here, a body
+over the limit is never read, and gunicorn closes the connection instead of draining it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, PresignError
+from shared.http.limits import check_environ, declared_length, is_streamed, read_bounded
+from shared.http.messages import MAX_BODY_BYTES, error_response
+from shared.http.wsgi import respond
+
+StartResponse = Callable[..., object]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]  # Any: PEP 3333's environ values
+
+
+def limit_wsgi(app: WsgiApp) -> WsgiApp:
+    """Wrap a WSGI app so that no request over a limit reaches it, and no body is read past MAX_BODY_BYTES."""
+
+    def limited(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            check_environ(environ)
+            if declared_length(environ) is None and is_streamed(environ):
+                body = read_bounded(environ["wsgi.input"])
+                environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+                environ.pop("HTTP_TRANSFER_ENCODING", None)
+        except PresignError as error:
+            return respond(error_response(error, _request_id()), start_response)
+        except OSError:  # the client stopped sending its body (the server's socket timeout) or went away
+            stalled = InvalidArgument("body", "the request body stopped arriving before its end")
+            return respond(error_response(stalled, _request_id()), start_response)
+        return app(environ, start_response)
+
+    return limited
+
+
+def guard_framework_app() -> None:
+    """Hold the functions-framework app now being built to the limits; outside functions-framework, nothing."""
+    import flask
+    from werkzeug.exceptions import HTTPException
+
+    if not flask.has_app_context():
+        return
+    app = flask.current_app
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # Outermost, before every hook; Flask types start_response as its own protocol, hence the ignore.
+    app.wsgi_app = limit_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment, arg-type]
+    app.register_error_handler(HTTPException, framework_error)
+
+
+def framework_error(error: Exception) -> tuple[bytes, int, dict[str, str]]:
+    """A Flask or Werkzeug HTTP error (raised by the framework, not by our apps) in the JSON error shape."""
+    status = getattr(error, "code", None) or 500
+    refusal: PresignError
+    if status == 404:
+        refusal = NotFound(code="NotFound")
+    elif status == 413:
+        refusal = PayloadTooLarge(f"request body is over {MAX_BODY_BYTES} bytes")
+    elif 400 <= status < 500:
+        refusal = InvalidArgument("request", "the request is malformed")
+    else:
+        refusal = PresignError("internal error")
+    response = error_response(refusal, _request_id())
+    return response.body, response.status, response.headers
+
+
+def _request_id() -> str:
+    """A fresh request id for an answer given before any app saw the request."""
+    return os.urandom(16).hex()

@@ -45,7 +45,8 @@ class Harness:
         options: dict[str, object] = {"attempts": 3, "attempt_timeout": 2.0, "sleep": self.waits.append,
                                       "draw": lambda: 1.0, **sender}
         self.handler = ObjectCreatedHandler(
-            parse_rules(json.dumps([_hook(stub, rule) for rule in rules])), links=links,
+            parse_rules(json.dumps([_hook(stub, rule) for rule in rules])), buckets=frozenset({"examplebucket"}),
+            links=links,
             sender=WebhookSender(**options), audit=AuditLog(lambda: NOW, self.log),  # type: ignore[arg-type]
             budget=budget, delivered=delivered)
 
@@ -78,7 +79,9 @@ def test_one_record_delivered_with_a_presigned_link(webhook: WebhookStub) -> Non
     harness = Harness(webhook, {"prefix": "incoming/", "link": "presigned", "expires": 600, "filename": "from_key"})
     summary = harness.handler.handle(load_event("oss_object_created"), request_id="req-1")
     assert summary == {"records": 1, "delivered": 1, "duplicate": 0, "skipped": 0, "rejected": 0, "failed": 0,
-                       "failed_event_ids": []}
+                       "failed_event_ids": [],
+                       "results": [{"record": 0, "outcome": "delivered", "event_id": harness.lines("delivered")[0][
+                           "event_id"]}]}
     ((body, idempotency_key),) = webhook.accepted
     assert set(body) == {"event_id", "event_name", "event_time", "bucket", "key", "size", "etag", "link", "expires_at"}
     assert body["key"] == "incoming/invoices/2026-11/INV 0042.pdf" and body["size"] == 122539
@@ -135,6 +138,34 @@ def test_permanent_400_fails_after_every_record_was_tried(webhook: WebhookStub) 
     assert caught.value.summary["delivered"] == 2 and len(webhook.accepted) == 2
     assert [request.path for request in webhook.requests].count("/bad") == 1  # no retry on a 400
     assert "/bad" not in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_a_record_for_another_bucket_fails_unsigned_and_unsent(webhook: WebhookStub) -> None:
+    harness = Harness(webhook, {"link": "presigned"})
+    other = record("reports/q1.pdf", 2)
+    other["oss"]["bucket"]["name"] = "someone-elses-bucket"
+    with pytest.raises(DeliveryFailed) as caught:
+        harness.handler.handle(event(record("reports/q1.pdf", 1), other))
+    summary = caught.value.summary
+    assert (summary["delivered"], summary["failed"]) == (1, 1) and len(webhook.requests) == 1
+    refused = summary["results"][1]
+    assert refused["outcome"] == "failed" and "not one this function serves" in refused["reason"]
+    assert caught.value.event_ids == [refused["event_id"]]
+    (line,) = harness.lines("record_refused")
+    assert line["bucket"] == "someone-elses-bucket" and line["event_id"] == refused["event_id"]
+    assert [line["bucket"] for line in harness.lines("delivered")] == ["examplebucket"]  # the only link signed
+
+
+def test_every_record_has_a_result_with_its_reason(webhook: WebhookStub) -> None:
+    webhook.script("/hook", Answer(400))
+    harness = Harness(webhook, {"prefix": "in/", "link": "presigned"})
+    with pytest.raises(DeliveryFailed) as caught:
+        harness.handler.handle(event(record("in/a", 1), record("out/b", 2), "junk"))
+    results = caught.value.summary["results"]
+    assert [(entry["record"], entry["outcome"]) for entry in results] == [(0, "failed"), (1, "skipped"),
+                                                                          (2, "rejected")]
+    assert results[0]["reason"] == "webhook delivery failed: HTTP 400"
+    assert results[1]["reason"] == "no rule matches the key" and results[2]["event_id"] == ""
 
 
 def test_a_retry_resends_only_what_failed(webhook: WebhookStub) -> None:

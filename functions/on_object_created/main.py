@@ -1,11 +1,13 @@
 """Object-created function for functions-framework: ``functions-framework --source
 functions/on_object_created/main.py --target on_object_created [--port 9000]`` (custom runtimes, where
-Function Compute POSTs each event to ``/invoke``)."""
+Function Compute POSTs each event to ``/invoke``). Who may invoke: ``ON_CREATED_INVOKE_TOKEN`` or, on
+Function Compute only, ``ON_CREATED_FC_RUNTIME=true``; anyone else is refused."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is at the top, two levels up
@@ -14,12 +16,14 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 import functions_framework  # noqa: E402
 
 from shared.object_created.invoke import InvokeRequest, serve_invoke  # noqa: E402
+from shared.object_created.settings import load_invoke_access  # noqa: E402
 from shared.object_created.wiring import build_on_created_handler  # noqa: E402
 
 HANDLER = build_on_created_handler(os.environ)
+ACCESS = load_invoke_access(os.environ)
 
 
 @functions_framework.http
-def on_object_created(request: InvokeRequest) -> tuple[bytes, int, dict[str, str]]:
+def on_object_created(request: InvokeRequest) -> tuple[Iterator[bytes], int, dict[str, str]]:
     """Flask request in (POST /invoke, the event as the body), (body, status, headers) out."""
-    return serve_invoke(HANDLER, request)
+    return serve_invoke(HANDLER, ACCESS, request)

@@ -1,9 +1,11 @@
 """The object-created trigger: each new object gets its rule's link, delivered to the rule's webhook.
 
-For every record of an OSS event, concurrently (a small bound): the first matching rule, the link, a
-JSON body signed for the rule's webhook, and its delivery within the invocation's time budget. Every
-record is tried; then, if any finally failed, ``DeliveryFailed`` names their event ids, so that
-Function Compute's asynchronous retry (and in the end its dead-letter destination) takes over.
+For every record of an OSS event, concurrently (a small bound): a check that its bucket is one this
+function serves, the first matching rule, the link, a JSON body signed for the rule's webhook, and its
+delivery within the invocation's time budget. A record for another bucket is a failed record: nothing
+is signed or sent for it. Every record is tried; the summary has one result per record (its outcome
+and, unless delivered, why); then, if any finally failed, ``DeliveryFailed`` names their event ids, so
+that Function Compute's asynchronous retry (and in the end its dead-letter destination) takes over.
 Delivered idempotency keys are remembered per instance (a bounded LRU): a retry of the event re-sends
 only what failed, and a retry that lands on another instance re-sends with the same Idempotency-Key.
 Every outcome writes one JSON log line; links and webhook URLs appear only as their SHA-256.
@@ -18,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from shared.audit import AuditLog, url_digest
 from shared.clock import iso8601
@@ -69,15 +72,34 @@ def delivery_body(record: ObjectCreated, link: ObjectLink) -> bytes:
     }, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class RecordResult:
+    """One record's outcome (one of OUTCOMES), its event id ("" for a record that could not be read), and why."""
+
+    index: int
+    outcome: str
+    event_id: str = ""
+    reason: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """The record's entry in the summary's ``results``."""
+        entry: dict[str, object] = {"record": self.index, "outcome": self.outcome, "event_id": self.event_id}
+        if self.reason is not None:
+            entry["reason"] = self.reason
+        return entry
+
+
 class ObjectCreatedHandler:
     """Handles one OSS event at a time per call; safe to call from several threads."""
 
-    def __init__(self, rules: RuleSet, *, links: LinkMaker, sender: WebhookSender, audit: AuditLog,
-                 concurrency: int = DEFAULT_CONCURRENCY, budget: float = DEFAULT_BUDGET,
+    def __init__(self, rules: RuleSet, *, buckets: frozenset[str], links: LinkMaker, sender: WebhookSender,
+                 audit: AuditLog, concurrency: int = DEFAULT_CONCURRENCY, budget: float = DEFAULT_BUDGET,
                  monotonic: Callable[[], float] = time.monotonic, delivered: DeliveredKeys | None = None) -> None:
         if concurrency < 1 or budget <= 0:
             raise ValueError("concurrency and budget must be positive")
-        self.rules, self.links, self.sender, self.audit = rules, links, sender, audit
+        if not buckets:
+            raise ValueError("at least one bucket must be served")
+        self.rules, self.buckets, self.links, self.sender, self.audit = rules, buckets, links, sender, audit
         self.concurrency, self.budget, self.monotonic = concurrency, budget, monotonic
         self.delivered = delivered if delivered is not None else DeliveredKeys()
 
@@ -91,54 +113,60 @@ class ObjectCreatedHandler:
         deadline = self.monotonic() + self.budget
         with ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(entries), 1))) as pool:
             # Each task runs in a copy of this context: it carries the invocation's FC credentials.
-            futures = [pool.submit(contextvars.copy_context().run, self._entry, entry, deadline, request_id)
-                       for entry in entries]
-            outcomes = [future.result() for future in futures]
+            futures = [pool.submit(contextvars.copy_context().run, self._entry, index, entry, deadline, request_id)
+                       for index, entry in enumerate(entries)]
+            results = [future.result() for future in futures]
         summary: dict[str, object] = {"records": len(entries)}
-        summary.update((name, sum(1 for outcome, _ in outcomes if outcome == name)) for name in OUTCOMES)
-        failed = [event_id for outcome, event_id in outcomes if outcome == "failed"]
+        summary.update((name, sum(1 for result in results if result.outcome == name)) for name in OUTCOMES)
+        failed = [result.event_id for result in results if result.outcome == "failed"]
+        self.audit.write("event_handled", request_id=request_id, **summary)
         summary["failed_event_ids"] = failed
-        self.audit.write("event_handled", request_id=request_id, **{k: v for k, v in summary.items()
-                                                                      if k != "failed_event_ids"})
+        summary["results"] = [result.as_json() for result in results]
         if failed:
             raise DeliveryFailed(failed, summary)
         return summary
 
-    def _entry(self, entry: ObjectCreated | RecordProblem, deadline: float, request_id: str) -> tuple[str, str]:
-        """One record's outcome and event id; never raises."""
+    def _entry(self, index: int, entry: ObjectCreated | RecordProblem, deadline: float,
+               request_id: str) -> RecordResult:
+        """One record's result; never raises."""
         if isinstance(entry, RecordProblem):
             outcome = "skipped" if entry.ignored else "rejected"
             self.audit.write(f"record_{outcome}", request_id=request_id, record=entry.index, reason=entry.reason)
-            return outcome, ""
+            return RecordResult(index, outcome, reason=entry.reason)
         try:
-            return self._record(entry, deadline, request_id), entry.event_id
+            outcome, reason = self._record(entry, deadline, request_id)
         except Exception as error:  # a bug: log its type only (its text may hold data)
-            self.audit.write("delivery_failed", request_id=request_id, event_id=entry.event_id,
-                             reason=f"internal error ({type(error).__name__})")
-            return "failed", entry.event_id
+            outcome, reason = "failed", f"internal error ({type(error).__name__})"
+            self.audit.write("delivery_failed", request_id=request_id, event_id=entry.event_id, reason=reason)
+        return RecordResult(index, outcome, entry.event_id, reason)
 
-    def _record(self, record: ObjectCreated, deadline: float, request_id: str) -> str:
+    def _record(self, record: ObjectCreated, deadline: float, request_id: str) -> tuple[str, str | None]:
         log: dict[str, object] = {"request_id": request_id, "event_id": record.event_id, "bucket": record.bucket,
                                   "key": record.key}
+        if record.bucket not in self.buckets:  # nothing is signed for it: the event did not come from our trigger
+            reason = "the bucket is not one this function serves (OSS_BUCKET or ON_CREATED_BUCKETS)"
+            self.audit.write("record_refused", **log, reason=reason)
+            return "failed", reason
         rule = self.rules.match(record.key)
         if rule is None:
             self.audit.write("record_skipped", **log, reason="no rule matches the key")
-            return "skipped"
+            return "skipped", "no rule matches the key"
         log["rule"] = rule.index
         if record.idempotency_key in self.delivered:
             self.audit.write("record_duplicate", **log, reason="already delivered by this instance")
-            return "duplicate"
+            return "duplicate", "already delivered by this instance"
         try:
             link = self.links.make(rule, bucket=record.bucket, key=record.key)
         except PresignError as error:
             outcome = "rejected" if isinstance(error, InvalidArgument) else "failed"
             event = "record_rejected" if outcome == "rejected" else "delivery_failed"
             self.audit.write(event, **log, reason=error.detail or error.message, code=error.code)
-            return outcome
+            # The caller sees why a key was refused; any other failure (credentials, say) is told in the log only.
+            return outcome, error.message if outcome == "rejected" else f"the link could not be made ({error.code})"
         return self._deliver(record, rule, link, deadline, log)
 
     def _deliver(self, record: ObjectCreated, rule: Rule, link: ObjectLink, deadline: float,
-                 log: dict[str, object]) -> str:
+                 log: dict[str, object]) -> tuple[str, str | None]:
         delivery = self.sender.deliver(rule.webhook, delivery_body(record, link), record.idempotency_key,
                                        deadline=deadline)
         details = {**log, "link": rule.link, "link_sha256": url_digest(link.url), "link_id": link.link_id,
@@ -148,6 +176,6 @@ class ObjectCreatedHandler:
         if delivery.delivered:
             self.delivered.add(record.idempotency_key)
             self.audit.write("delivered", **details)
-            return "delivered"
+            return "delivered", None
         self.audit.write("delivery_failed", **details, reason=delivery.history[-1])
-        return "failed"
+        return "failed", f"webhook delivery failed: {', '.join(delivery.history)}"

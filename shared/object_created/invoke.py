@@ -2,34 +2,44 @@
 
 - ``serve_oss_event``: Function Compute's event handler ``handler(event, context)``; returns the summary
   or raises (``DeliveryFailed``, a ConfigError), which makes the invocation fail so that FC retries it;
-- ``serve_invoke``: custom runtimes (functions-framework), where FC POSTs the event to ``/invoke`` with
-  its context in ``x-fc-*`` headers; 200 and the summary, or 5xx with ``x-fc-status: 404`` (FC's mark
-  of a failed invocation) and the error.
+- ``serve_invoke``: custom runtimes (functions-framework), where FC POSTs the event to ``/invoke``;
+  200 and the summary, or 4xx/5xx with ``x-fc-status: 404`` (FC's mark of a failed invocation) and
+  the error. Only an admitted request (``invoke_access``: the invoke token, or FC's front end in FC
+  mode) is read past its headers; its body is refused over 1 MiB before it is read (``Content-Length``)
+  or as soon as a chunked body passes it.
 
 Both bind the invocation's context, so that links are signed with its credentials first (as the HTTP
-functions' adapters do).
+functions' adapters do); over HTTP only an FC-mode invocation has one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Protocol
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol, cast
 
 from shared.credentials.invocation import invocation, request_id_of
-from shared.errors import PresignError
-from shared.http.messages import HttpResponse, error_body, json_response
+from shared.errors import InvalidArgument, PayloadTooLarge, PresignError, Unauthenticated
+from shared.http.messages import MAX_BODY_BYTES, HttpResponse, error_body, json_response
+from shared.object_created.invoke_access import InvokeAccess
 from shared.object_created.wiring import EventHandler
 
 INVOKE_PATH = "/invoke"
 INITIALIZE_PATH = "/initialize"
-_CONTEXT_HEADERS = (("access_key_id", "x-fc-access-key-id"), ("access_key_secret", "x-fc-access-key-secret"),
-                    ("security_token", "x-fc-security-token"))
+READ_SIZE = 64 * 1024  # a chunked body is read in pieces of this size, up to the limit
+MAX_CLIENT_REQUEST_ID = 128
 
 
 class RequestHeaders(Protocol):
     """A request's headers as name, value pairs: Flask's (werkzeug) ``Headers`` is one, a dict another."""
 
     def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+class InputStream(Protocol):
+    """PEP 3333's ``wsgi.input``, as far as it is read here."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 class InvokeRequest(Protocol):
@@ -41,7 +51,8 @@ class InvokeRequest(Protocol):
     def method(self) -> str: ...
     @property
     def path(self) -> str: ...
-    def get_data(self) -> bytes: ...
+    @property
+    def environ(self) -> Mapping[str, object]: ...
 
 
 def serve_oss_event(handler: EventHandler, event: object, context: object = None) -> dict[str, object]:
@@ -50,35 +61,80 @@ def serve_oss_event(handler: EventHandler, event: object, context: object = None
         return handler.handle(event, request_id=request_id_of(context))
 
 
-def serve_invoke(handler: EventHandler, flask_request: InvokeRequest) -> tuple[bytes, int, dict[str, str]]:
-    """Answer functions-framework's request: ``POST /invoke`` handles the event in its body."""
+def serve_invoke(handler: EventHandler, access: InvokeAccess,
+                 flask_request: InvokeRequest) -> tuple[Iterator[bytes], int, dict[str, str]]:
+    """Answer functions-framework's request: ``POST /invoke`` handles the event in its body.
+
+    The body goes back as an iterator: functions-framework then skips its after-request hook, which
+    would otherwise read a refused body whole (gunicorn drains or drops what is left, bounded)."""
     headers = {name.lower(): value for name, value in flask_request.headers.items()}
-    response = invoke_response(handler, method=flask_request.method, path=flask_request.path, headers=headers,
-                               body=flask_request.get_data())
-    return response.body, response.status, response.headers
+    stream = cast("InputStream | None", flask_request.environ.get("wsgi.input"))
+    response = invoke_response(handler, access, method=flask_request.method, path=flask_request.path,
+                               headers=headers, read_body=lambda: read_body(stream, headers))
+    response.headers["Content-Length"] = str(len(response.body))
+    return iter((response.body,)), response.status, response.headers
 
 
-def invoke_response(handler: EventHandler, *, method: str, path: str, headers: Mapping[str, str],
-                    body: bytes) -> HttpResponse:
+def invoke_response(handler: EventHandler, access: InvokeAccess, *, method: str, path: str,
+                    headers: Mapping[str, str], read_body: Callable[[], bytes]) -> HttpResponse:
     """The custom-runtime contract, platform-neutral (header names lower-cased): a summary or a failure."""
-    request_id = headers.get("x-fc-request-id", "")
     if method != "POST" or path not in (INVOKE_PATH, INITIALIZE_PATH):
         return json_response(404, {"error": {"code": "NotFound", "message": "POST the event to /invoke",
-                                              "request_id": request_id}})
-    if path == INITIALIZE_PATH:  # the instance was initialised when this module was imported
+                                              "request_id": ""}})
+    if path == INITIALIZE_PATH:  # the instance was initialised when this module was imported; no body is read
         return json_response(200, {"status": "ok"})
-    with invocation(_header_context(headers, request_id)):
+    request_id = os.urandom(16).hex()  # ours, unless FC's front end is the caller
+    try:
+        admission = access.admit(headers, headers.get("x-fc-request-id", ""))
+        if admission.via == "fc":
+            request_id = headers["x-fc-request-id"]
+        body = read_body()
+    except PresignError as error:
+        handler.audit.write("invoke_refused", request_id=request_id, client_request_id=_client_request_id(headers),
+                            status=error.status, code=error.code, reason=error.message)
+        extra = {"WWW-Authenticate": 'Bearer realm="invoke"'} if isinstance(error, Unauthenticated) else {}
+        return _failure(error, request_id, extra)
+    with invocation(admission.context or {"request_id": request_id}):
         try:
             summary = handler.handle(body, request_id=request_id)
         except PresignError as error:
-            payload = error_body(error, request_id)
-            if hasattr(error, "summary"):
-                payload["summary"] = error.summary
-            return json_response(error.status, payload, {"x-fc-status": "404"})
+            return _failure(error, request_id)
     return json_response(200, summary, {"x-fc-status": "200"})
 
 
-def _header_context(headers: Mapping[str, str], request_id: str) -> dict[str, object]:
-    """An FC context from the custom runtime's headers: the request id and the role's credentials."""
-    credentials = {name: headers.get(header, "") for name, header in _CONTEXT_HEADERS}
-    return {"request_id": request_id, "credentials": credentials if any(credentials.values()) else None}
+def read_body(stream: InputStream | None, headers: Mapping[str, str], *, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read only within the limit: from ``Content-Length`` before reading, or while reading a chunked one."""
+    length_text = headers.get("content-length", "").strip()
+    if stream is None:
+        return b""
+    if length_text:
+        if not (length_text.isascii() and length_text.isdigit()):
+            raise InvalidArgument("content-length", "Content-Length must be a whole number")
+        if int(length_text) > limit:
+            raise PayloadTooLarge(f"request body is over {limit} bytes")
+        return stream.read(int(length_text))
+    if "chunked" not in headers.get("transfer-encoding", "").lower():
+        return b""
+    pieces: list[bytes] = []
+    total = 0
+    while piece := stream.read(min(READ_SIZE, limit + 1 - total)):
+        total += len(piece)
+        if total > limit:
+            raise PayloadTooLarge(f"request body is over {limit} bytes")
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _failure(error: PresignError, request_id: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    payload = error_body(error, request_id)
+    if hasattr(error, "summary"):
+        payload["summary"] = error.summary
+    return json_response(error.status, payload, {"x-fc-status": "404", **(headers or {})})
+
+
+def _client_request_id(headers: Mapping[str, str]) -> str | None:
+    """The caller's x-fc-request-id, for the log only: when it is 1..128 printable ASCII characters."""
+    given = headers.get("x-fc-request-id")
+    if not given:
+        return None
+    return given if len(given) <= MAX_CLIENT_REQUEST_ID and all(" " <= c <= "~" for c in given) else "<invalid>"

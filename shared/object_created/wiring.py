@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 class EventHandler(Protocol):
     """Anything that handles one OSS event: the real handler, or the one a bad configuration leaves."""
 
+    audit: AuditLog
+
     def handle(self, event: object, *, request_id: str = "") -> dict[str, object]: ...
 
 
@@ -61,7 +63,7 @@ def build_on_created_handler(environ: Mapping[str, str], *, clock: Callable[[], 
     sender = WebhookSender(attempts=settings.attempts, attempt_timeout=settings.attempt_timeout,
                            budget=settings.budget, sleep=sleep, monotonic=monotonic)
     links = LinkMaker(issuer, link_signer=signer, link_base_url=settings.link_base_url, clock=clock)
-    return ObjectCreatedHandler(settings.rules, links=links, sender=sender, audit=audit,
+    return ObjectCreatedHandler(settings.rules, buckets=settings.buckets, links=links, sender=sender, audit=audit,
                                 concurrency=settings.concurrency, budget=settings.budget, monotonic=monotonic)
 
 

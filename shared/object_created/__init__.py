@@ -6,6 +6,7 @@
     webhooks.py      signed deliveries with retries, backoff and a deadline
     handler.py       records -> rules -> links -> deliveries, concurrently, within a budget
     settings.py      the ON_CREATED_* variables
+    invoke_access.py who may POST /invoke: the invoke token, or FC's front end in FC mode
     wiring.py        the instance built at cold start
-    invoke.py        the FC event handler and the custom runtime's POST /invoke
+    invoke.py        the FC event handler and the custom runtime's POST /invoke (bounded, admitted first)
 """

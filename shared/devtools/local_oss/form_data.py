@@ -114,14 +114,14 @@ def _header_params(value: str) -> tuple[str, dict[str, str]]:
             raise malformed()
         if rest.startswith('"'):
             text, rest = _quoted(rest)
+            rest = rest.strip()
+            if rest and not rest.startswith(";"):
+                raise malformed()
+            rest = rest[1:]
         else:
             text, _, rest = rest.partition(";")
             text = text.strip()
         params.setdefault(name.strip().lower(), text)
-        rest = rest.strip()
-        if rest and not rest.startswith(";"):
-            raise malformed()
-        rest = rest[1:]
     return kind.strip().lower(), params
 
 

@@ -146,6 +146,29 @@ class Browser:
             page.goto(url)
         return page
 
+    def allow_downloads(self, folder: Path) -> None:
+        """Save downloads into ``folder`` under their suggested names, with progress events."""
+        self.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder),
+                                                  "eventsEnabled": True})
+
+    def wait_download(self, *, since: int, timeout: float = DEFAULT_TIMEOUT) -> str:
+        """The suggested file name of the first download begun at event ``since`` or later, once it completed."""
+        begun = self.wait_event("Browser.downloadWillBegin", since=since, timeout=timeout)["params"]
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                states = [event["params"]["state"] for event in self.events[since:]
+                          if event.get("method") == "Browser.downloadProgress"
+                          and event["params"].get("guid") == begun["guid"]]
+                if "completed" in states:
+                    return str(begun["suggestedFilename"])
+                if "canceled" in states:
+                    raise BrowserError(f"download of {begun['suggestedFilename']} was canceled")
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    raise BrowserError(f"download of {begun['suggestedFilename']} did not complete in {timeout} s")
+                self._changed.wait(left)
+
     def close(self) -> None:
         """Ask the browser to quit, then make sure it has."""
         if self.process.poll() is None:
@@ -208,6 +231,14 @@ class Page:
             if time.monotonic() > deadline:
                 raise BrowserError(f"still false after {timeout} s: {expression}")
             time.sleep(interval)
+
+    def set_files(self, selector: str, paths: list[Path]) -> None:
+        """Choose files in the ``<input type=file>`` that ``selector`` finds, as a user would."""
+        found = self.send("Runtime.evaluate", {"expression": f"document.querySelector({json.dumps(selector)})"})
+        object_id = found.get("result", {}).get("objectId")
+        if not object_id:
+            raise BrowserError(f"no element matches {selector}")
+        self.send("DOM.setFileInputFiles", {"files": [str(path) for path in paths], "objectId": object_id})
 
     def set_viewport(self, width: int, height: int, *, mobile: bool = False, scale: float = 1.0) -> None:
         """Emulate a screen of ``width`` x ``height`` CSS pixels (a phone with ``mobile=True``)."""

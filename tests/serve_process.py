@@ -15,7 +15,7 @@ from pathlib import Path
 
 from processes import ROOT, free_port
 
-PORT_OPTIONS = ("--port", "--links-port", "--on-created-port", "--webhook-port", "--oss-port")
+PORT_OPTIONS = ("--port", "--links-port", "--on-created-port", "--webhook-port", "--oss-port", "--page-port")
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 

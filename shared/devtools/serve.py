@@ -23,20 +23,22 @@ import socket
 import sys
 import threading
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from shared.credentials import Credentials
 from shared.credentials.provider import CredentialsProvider
 from shared.devtools.console import Console
 from shared.devtools.function_processes import ROOT, FunctionExited, FunctionGroup
+from shared.devtools.page_server import DemoPage, page_config
 from shared.devtools.serve_help import SAMPLE_KEY, print_ready
 from shared.devtools.serve_settings import (
     check_configuration,
     check_credentials,
     check_data_folder,
+    cors_environment,
     function_environment,
     load_dev_settings,
 )
@@ -44,12 +46,19 @@ from shared.devtools.trigger import FunctionTrigger
 from shared.devtools.usage import UsageError
 from shared.errors import PresignError
 
+if TYPE_CHECKING:
+    from shared.devtools.local_oss.server import LocalOss
+
 SAMPLE = b"Hello from the local OSS bucket!\n"
 # (the option, its default, what listens there); the local bucket's three are not used against real OSS
 PORTS = (("--port", 9000, "the presign function"), ("--links-port", 9001, "the links function"),
          ("--on-created-port", 9002, "the object-created function (local bucket only)"),
-         ("--webhook-port", 9003, "the webhook receiver (local bucket only)"), ("--oss-port", 9100, "the local bucket"))
-REAL_OSS_PORTS = ("--port", "--links-port")
+         ("--webhook-port", 9003, "the webhook receiver (local bucket only)"), ("--oss-port", 9100, "the local bucket"),
+         ("--page-port", 9200, "the demo page"))
+REAL_OSS_PORTS = ("--port", "--links-port", "--page-port")
+MAX_CORS_ORIGINS = 9  # with the demo page's own origin, the 10 CORS rules a bucket may have
+# What the local bucket's CORS rules let a page read: upload clients need ETag and Location.
+EXPOSED = ("ETag", "Location", "x-oss-request-id", "Content-Length", "Content-Disposition")
 FUNCTIONS = (("presign", "--port"), ("links", "--links-port"), ("on_object_created", "--on-created-port"))
 ProviderFactory = Callable[[Mapping[str, str]], CredentialsProvider]
 
@@ -79,6 +88,16 @@ def region_name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"must be a region such as cn-hangzhou, got {text!r}")
 
 
+def cors_origin(text: str) -> str:
+    """argparse type of ``--cors-origin``: an origin as a browser sends it."""
+    from shared.http.cors import origin_problem
+
+    problem = origin_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an origin: {problem} (e.g. http://localhost:5173)")
+    return text
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """The ``serve`` command's flags."""
     for option, default, service in PORTS:
@@ -88,6 +107,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the local bucket (default examplebucket)")
     parser.add_argument("--region", type=region_name, default="cn-hangzhou",
                         help="the local bucket's region (default cn-hangzhou)")
+    parser.add_argument("--cors-origin", type=cors_origin, action="append", default=[], metavar="ORIGIN",
+                        help="let pages of this origin call the functions and the local bucket (repeatable; the "
+                             "demo page's origin is always allowed)")
 
 
 def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str], provider_factory: ProviderFactory,
@@ -107,21 +129,25 @@ def serve(args: argparse.Namespace, *, environ: Mapping[str, str], out: IO[str],
     """Check, start everything, print how to use it, and serve until ``stop`` is set or a function ends."""
     real = bool(environ.get("OSS_BUCKET"))
     ports = chosen_ports(args, real=real)
+    origins = cors_origins(args, ports)
     console, log = Console(out), Console(err)
     with ExitStack() as running:
         if real:
-            check_configuration(environ, [name for name, _ in FUNCTIONS[:2]], real=True)
-            check_credentials(environ, provider_factory)
-            env, api_key, trigger = dict(environ), None, None
+            env = {**environ, **cors_environment(environ, origins)}
+            check_configuration(env, [name for name, _ in FUNCTIONS[:2]], real=True)
+            check_credentials(env, provider_factory)
+            api_key, trigger = None, None
         else:
-            env, api_key, trigger = _start_local(args, ports, environ, running, console, log)
+            env, api_key, trigger = _start_local(args, ports, origins, environ, running, console, log)
+        page = running.enter_context(_demo_page(ports, env, api_key, real=real))
+        console.line(f"demo page: {page.url}/ (upload, download and link from a page on its own origin)")
         functions = FunctionGroup(log)
         running.callback(functions.stop)
         status = _run_functions(functions, env, ports, stop, log, real=real)
         if status is None:
             if trigger is not None:
                 running.callback(trigger.start().stop)
-            print_ready(console, ports=ports, real=real, api_key=api_key, jwt=bool(env.get("PRESIGN_JWT_SECRET")))
+            print_ready(console, ports=ports, real=real, api_key=api_key, jwt=_jwt_to_show(env, environ))
             status = _watch(functions, stop, log)
     console.line("stopped")
     return status
@@ -141,6 +167,41 @@ def chosen_ports(args: argparse.Namespace, *, real: bool) -> dict[str, int]:
     return ports
 
 
+def _jwt_to_show(env: Mapping[str, str], environ: Mapping[str, str]) -> str | None:
+    """None without a JWT secret; "" when it is the shell's own (not printed); else serve's development one."""
+    secret = env.get("PRESIGN_JWT_SECRET")
+    if not secret:
+        return None
+    return "" if secret == environ.get("PRESIGN_JWT_SECRET") else secret
+
+
+def cors_origins(args: argparse.Namespace, ports: Mapping[str, int]) -> list[str]:
+    """The demo page's origin and each ``--cors-origin``, once each; a UsageError past the bucket's 10 rules."""
+    origins = list(dict.fromkeys([f"http://127.0.0.1:{ports['--page-port']}", *args.cors_origin]))
+    if len(origins) > MAX_CORS_ORIGINS + 1:
+        raise UsageError(f"at most {MAX_CORS_ORIGINS} --cors-origin (a bucket holds 10 CORS rules, one is the demo "
+                         "page's)")
+    return origins
+
+
+def _demo_page(ports: Mapping[str, int], env: Mapping[str, str], api_key: str | None, *, real: bool) -> DemoPage:
+    """The page server, told where the functions are; it may connect to them and to the bucket only."""
+    base, links = f"http://127.0.0.1:{ports['--port']}", f"http://127.0.0.1:{ports['--links-port']}"
+    bucket = "https://*.aliyuncs.com" if real else f"http://127.0.0.1:{ports['--oss-port']}"
+    endpoint = env.get("OSS_ENDPOINT", "")
+    connect = [base, links, bucket, *([_origin_of(endpoint)] if real and endpoint else [])]
+    try:
+        return DemoPage(page_config(presign=base, links=links, api_key=api_key), port=ports["--page-port"],
+                        connect=connect)
+    except OSError as exc:
+        raise UsageError(f"the demo page cannot listen on port {ports['--page-port']}: {exc.strerror}") from None
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme or 'https'}://{(rest or url).split('/', 1)[0]}"
+
+
 def check_port(port: int, option: str) -> None:
     """A UsageError naming the port and its option when something already listens there."""
     with socket.socket() as probe:
@@ -151,8 +212,9 @@ def check_port(port: int, option: str) -> None:
             raise UsageError(f"port {port} on 127.0.0.1 is taken; choose another with {option}") from None
 
 
-def _start_local(args: argparse.Namespace, ports: Mapping[str, int], environ: Mapping[str, str], running: ExitStack,
-                 console: Console, log: Console) -> tuple[dict[str, str], str, FunctionTrigger]:
+def _start_local(args: argparse.Namespace, ports: Mapping[str, int], origins: Sequence[str],
+                 environ: Mapping[str, str], running: ExitStack, console: Console,
+                 log: Console) -> tuple[dict[str, str], str, FunctionTrigger]:
     """Check the folder and configuration, then start the receiver and the local bucket; the functions' env."""
     from shared.devtools.local_oss.server import LocalOss
     from shared.devtools.webhook_receiver import WebhookReceiver
@@ -165,7 +227,7 @@ def _start_local(args: argparse.Namespace, ports: Mapping[str, int], environ: Ma
     env = function_environment(environ, settings, endpoint=endpoint, bucket=args.bucket, region=args.region,
                                links_url=f"http://127.0.0.1:{ports['--links-port']}",
                                webhook_url=f"http://127.0.0.1:{ports['--webhook-port']}/hook",
-                               webhook_secret=webhook_secret, invoke_token=invoke_token)
+                               webhook_secret=webhook_secret, invoke_token=invoke_token, cors_origins=origins)
     check_configuration(env, [name for name, _ in FUNCTIONS], real=False)
     trigger = FunctionTrigger(f"http://127.0.0.1:{ports['--on-created-port']}/invoke", token=invoke_token, log=log)
     credentials = Credentials(settings["access_key_id"], settings["access_key_secret"])
@@ -176,6 +238,7 @@ def _start_local(args: argparse.Namespace, ports: Mapping[str, int], environ: Ma
                                                on_stored=trigger.object_stored))
     except OSError as exc:
         raise UsageError(str(exc)) from None
+    _allow_origins(local, args.bucket, origins)
     if not local.store.exists(args.bucket, SAMPLE_KEY):
         _seed(credentials, args.bucket, args.region, endpoint)
     console.line(f"local bucket: {endpoint}/{args.bucket}/ serving {data.resolve()}/{args.bucket}/ "
@@ -183,6 +246,17 @@ def _start_local(args: argparse.Namespace, ports: Mapping[str, int], environ: Ma
     console.line(f"development keys and API key: {data.resolve()}/dev-settings.json")
     console.line(f"webhook receiver: http://127.0.0.1:{ports['--webhook-port']}/hook (prints each verified delivery)")
     return env, settings["api_key"], trigger
+
+
+def _allow_origins(local: LocalOss, bucket: str, origins: Sequence[str]) -> None:
+    """The bucket's CORS rules, set at each start: one rule per origin, as a user would set them on OSS."""
+    from shared.devtools.local_oss.cors import CorsConfiguration, CorsRule
+    from shared.devtools.local_oss.cors_api import put_configuration
+
+    rules = tuple(CorsRule(allowed_origins=(origin,), allowed_methods=("GET", "HEAD", "PUT", "POST"),
+                           allowed_headers=("*",), expose_headers=EXPOSED, max_age_seconds=600)
+                  for origin in origins)
+    put_configuration(local.store, bucket, CorsConfiguration(rules=rules))
 
 
 def _seed(credentials: Credentials, bucket: str, region: str, endpoint: str) -> None:

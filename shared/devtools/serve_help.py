@@ -18,7 +18,8 @@ UPLOAD_KEY = "notes/hello.txt"
 URL_OF_JSON = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"url\"])'"
 
 
-def print_ready(console: Console, *, ports: Mapping[str, int], real: bool, api_key: str | None, jwt: bool) -> None:
+def print_ready(console: Console, *, ports: Mapping[str, int], real: bool, api_key: str | None,
+                jwt: str | None) -> None:
     """Print the functions' addresses, the commands to try them, and ``ready``."""
     base, links = f"http://127.0.0.1:{ports['--port']}", f"http://127.0.0.1:{ports['--links-port']}"
     header = shlex.quote(f"X-Api-Key: {api_key}") if api_key else '"X-Api-Key: $API_KEY"'
@@ -32,13 +33,13 @@ def print_ready(console: Console, *, ports: Mapping[str, int], real: bool, api_k
     else:
         console.line(f"object-created function: http://127.0.0.1:{ports['--on-created-port']}/invoke (each object "
                      "stored in the local bucket is an event for it)")
-    for explanation, command in commands(base, links, header, local=not real, jwt=jwt and not real):
+    for explanation, command in commands(base, links, header, local=not real, jwt=jwt):
         console.line(explanation)
         console.line(f"  {command}")
     console.line("ready; Ctrl-C stops everything")
 
 
-def commands(base: str, links: str, header: str, *, local: bool, jwt: bool) -> list[tuple[str, str]]:
+def commands(base: str, links: str, header: str, *, local: bool, jwt: str | None) -> list[tuple[str, str]]:
     """(what it does, the command line) for each command serve prints."""
     asked = f"curl -s -H {header} '{base}/presign?key={SAMPLE_KEY}'"
     found = [
@@ -53,9 +54,10 @@ def commands(base: str, links: str, header: str, *, local: bool, jwt: bool) -> l
     if local:
         found.append(("upload an object; the webhook receiver prints the link the object-created function "
                       "delivers for it:", upload_command(base, header)))
-    if jwt:
-        found.append(("the same with a JWT (PRESIGN_JWT_SECRET is set; the policy's principal is dev):",
-                      f"curl -s -H \"Authorization: Bearer $(python3 -m shared token --sub dev)\" "
+    if jwt is not None:  # serve's development secret is given on the line; a secret of the shell's stays there
+        secret = f"PRESIGN_JWT_SECRET={shlex.quote(jwt)} " if jwt else ""
+        found.append(("the same with a JWT (the policy's principal is dev):",
+                      f"curl -s -H \"Authorization: Bearer $({secret}python3 -m shared token --sub dev)\" "
                       f"'{base}/presign?key={SAMPLE_KEY}'"))
     return found
 

@@ -24,8 +24,10 @@ from shared.devtools.usage import UsageError
 from shared.errors import ConfigError, PresignError
 
 SETTINGS_FILE = "dev-settings.json"
-FIELDS = ("access_key_id", "access_key_secret", "api_key", "link_key")
+FIELDS = ("access_key_id", "access_key_secret", "api_key", "link_key", "jwt_secret")
+ADDED_LATER = ("jwt_secret",)  # a folder made by an older serve lacks these: they are generated and kept
 PRINCIPAL = "dev"  # the policy's one principal, whose API key serve prints
+DEV_MAX_SIZE = 1 << 30  # bytes: the development policy's limit on form (and multipart) uploads
 # Variables of the caller's shell that would point the local functions elsewhere: the endpoint, the
 # region, and credential sources (an ALIBABA_CLOUD_ROLE_ARN would assume a role on top of the dev keys).
 NOT_INHERITED = ("OSS_", "ALIBABA_CLOUD_")
@@ -56,27 +58,47 @@ def load_dev_settings(folder: Path) -> dict[str, str]:
         raise _unusable(path, f"not JSON: {exc}") from None
     if not isinstance(settings, dict):
         raise _unusable(path, "not a JSON object")
+    missing = [name for name in ADDED_LATER if name not in settings]
+    if missing:
+        settings.update({name: _generated()[name] for name in missing})
+        _write(path, settings, replace=True)
     wrong = [name for name in FIELDS if not isinstance(settings.get(name), str) or not settings[name]]
     if wrong:
         raise _unusable(path, f"{', '.join(wrong)} missing or not text")
     try:
         hash_api_key(settings["api_key"])
         _link_signer(settings["link_key"])
+        _jwt_secrets(settings["jwt_secret"])
     except (ValueError, ConfigError) as exc:
         raise _unusable(path, str(exc)) from None
     return {name: settings[name] for name in FIELDS}
 
 
+def _generated() -> dict[str, str]:
+    return {"access_key_id": "LTAI5tDEV" + secrets.token_hex(6), "access_key_secret": secrets.token_urlsafe(24),
+            "api_key": "dev-" + secrets.token_urlsafe(18), "link_key": "dev:" + secrets.token_urlsafe(32),
+            "jwt_secret": secrets.token_urlsafe(48)}
+
+
 def _create(path: Path) -> dict[str, str]:
-    settings = {"access_key_id": "LTAI5tDEV" + secrets.token_hex(6), "access_key_secret": secrets.token_urlsafe(24),
-                "api_key": "dev-" + secrets.token_urlsafe(18), "link_key": "dev:" + secrets.token_urlsafe(32)}
+    settings = _generated()
+    _write(path, settings, replace=False)
+    return settings
+
+
+def _write(path: Path, settings: Mapping[str, object], *, replace: bool) -> None:
+    """Write the settings with mode 0600: a new file, or (replace) a whole new version put in place at once."""
+    target = path.with_name(path.name + ".new") if replace else path
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if replace:
+            target.unlink(missing_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump(settings, handle, indent=1)
+        if replace:
+            os.replace(target, path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    return settings
 
 
 def _unusable(path: Path, reason: str) -> UsageError:
@@ -86,10 +108,10 @@ def _unusable(path: Path, reason: str) -> UsageError:
 
 def function_environment(inherited: Mapping[str, str], settings: Mapping[str, str], *, endpoint: str, bucket: str,
                          region: str, links_url: str, webhook_url: str, webhook_secret: str,
-                         invoke_token: str) -> dict[str, str]:
+                         invoke_token: str, cors_origins: Sequence[str] = ()) -> dict[str, str]:
     """The caller's environment (less NOT_INHERITED) with the functions' configuration for the local bucket."""
-    policy = {"principals": {PRINCIPAL: [{"bucket": bucket, "prefix": "", "methods": ["GET", "HEAD", "PUT"],
-                                          "allow": list(OPTIONS)}]}}
+    policy = {"principals": {PRINCIPAL: [{"bucket": bucket, "prefix": "", "methods": ["GET", "HEAD", "PUT", "POST"],
+                                          "max_size": DEV_MAX_SIZE, "allow": list(OPTIONS)}]}}
     rules = [{"prefix": "", "link": "presigned", "expires": 3600,
               "webhook": {"url": webhook_url, "secret": webhook_secret}}]
     kept = {name: value for name, value in inherited.items() if not name.startswith(NOT_INHERITED)}
@@ -101,7 +123,18 @@ def function_environment(inherited: Mapping[str, str], settings: Mapping[str, st
         "PRESIGN_API_KEYS": f"{PRINCIPAL}:{hash_api_key(settings['api_key'])}",
         "PRESIGN_POLICY": json.dumps(policy), "LINK_SIGNING_KEYS": settings["link_key"], "LINK_BASE_URL": links_url,
         "ON_CREATED_RULES": json.dumps(rules), "ON_CREATED_INVOKE_TOKEN": invoke_token,
+        "PRESIGN_JWT_SECRET": kept.get("PRESIGN_JWT_SECRET") or settings["jwt_secret"],
+        **cors_environment(kept, cors_origins),
     }
+
+
+def cors_environment(inherited: Mapping[str, str], origins: Sequence[str]) -> dict[str, str]:
+    """PRESIGN_CORS_ORIGINS and LINKS_CORS_ORIGINS: the environment's own lists with serve's origins added."""
+    found = {}
+    for variable in ("PRESIGN_CORS_ORIGINS", "LINKS_CORS_ORIGINS"):
+        own = [origin.strip() for origin in inherited.get(variable, "").split(",") if origin.strip()]
+        found[variable] = "*" if own == ["*"] else ",".join(dict.fromkeys([*own, *origins]))
+    return found
 
 
 def check_configuration(environ: Mapping[str, str], targets: Sequence[str], *, real: bool) -> None:
@@ -144,6 +177,13 @@ def check_credentials(environ: Mapping[str, str],
     except PresignError as exc:
         raise UsageError(f"OSS_BUCKET is set, so serve signs for real OSS, but there are no credentials to sign "
                          f"with: {exc.message}") from None
+
+
+def _jwt_secrets(secret: str) -> None:
+    from shared.auth.jwt import MIN_SECRET_BYTES
+
+    if len(secret.encode()) < MIN_SECRET_BYTES or "," in secret:
+        raise ValueError(f"jwt_secret must be one secret of at least {MIN_SECRET_BYTES} bytes")
 
 
 def _link_signer(keys: str) -> object:

@@ -98,8 +98,10 @@ async function upload() {
   const key = config.key_prefix + file.name;
   say("status", "Asking the presign function for a form upload...");
   $("progress").dataset.events = "0";
-  const post = await callFunction(config.presign, "/presign/post", {
-    key, content_type: file.type || "application/octet-stream" });
+  const request = { key, content_type: file.type || "application/octet-stream" };
+  const limit = $("max-size").value.trim();
+  if (limit) request.max_size = Number(limit);
+  const post = await callFunction(config.presign, "/presign/post", request);
   say("status", "Uploading straight to the bucket...");
   const uploaded = await postForm(post, file);
   progress(file.size, file.size);
@@ -142,9 +144,9 @@ async function download() {
 
 async function makeLink() {
   const stored = state.stored;
-  const answer = await callFunction(state.config.links, "/links", { key: stored.key, filename: stored.name });
+  const answer = await callFunction(state.config.links, "/links", { key: stored.key, filename: stored.name, ttl: "30d" });
   const target = $("link-result");
-  target.textContent = "Link for an email (no key needed to open it): ";
+  target.textContent = "A 30-day link for an email (no key needed to open it): ";
   const anchor = document.createElement("a");
   anchor.href = answer.link;
   anchor.textContent = answer.link;

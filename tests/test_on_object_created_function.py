@@ -394,3 +394,13 @@ def test_a_record_for_another_bucket_is_a_failed_record(token_server: tuple[str,
     assert json.loads(delivered.body)["bucket"] == "examplebucket"
     text = log.read_text("utf-8", "replace")
     assert '"event": "record_refused"' in text and '"bucket": "someone-elses-bucket"' in text
+
+
+def test_a_request_head_over_the_limits_is_refused_before_the_invoke_is_looked_at(
+        token_server: tuple[str, Path]) -> None:
+    base, _ = token_server
+    long_query = requests.post(f"{base}/invoke?{'q' * (16 << 10)}x", data=b"{}", headers=OCTETS, timeout=20)
+    assert long_query.status_code == 414 and long_query.json()["error"]["code"] == "UriTooLong"
+    headers = {**OCTETS, **{f"X-Pad-{index}": "p" * 4000 for index in range(9)}}
+    big_head = requests.post(f"{base}/invoke", data=b"{}", headers=headers, timeout=20)
+    assert big_head.status_code == 431 and big_head.json()["error"]["code"] == "HeadersTooLarge"

@@ -15,10 +15,13 @@ if not os.path.isdir(os.path.join(_HERE, "shared")):  # a checkout: shared/ is a
 
 import functions_framework  # noqa: E402
 
+from shared.http.framework import guard_framework_app  # noqa: E402
 from shared.object_created.invoke import InvokeRequest, serve_invoke  # noqa: E402
 from shared.object_created.settings import load_invoke_access  # noqa: E402
 from shared.object_created.wiring import build_on_created_handler  # noqa: E402
 
+# The head's limits in front of functions-framework's hooks; /invoke bounds its body itself, after authentication.
+guard_framework_app(bodies=False)
 HANDLER = build_on_created_handler(os.environ)
 ACCESS = load_invoke_access(os.environ)
 

@@ -26,13 +26,14 @@ StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]  # Any: PEP 3333's environ values
 
 
-def limit_wsgi(app: WsgiApp) -> WsgiApp:
-    """Wrap a WSGI app so that no request over a limit reaches it, and no body is read past MAX_BODY_BYTES."""
+def limit_wsgi(app: WsgiApp, *, bodies: bool = True) -> WsgiApp:
+    """Wrap a WSGI app so that no request over a limit reaches it, and no body is read past MAX_BODY_BYTES;
+    ``bodies=False`` leaves the body to an app that bounds it itself once it knows who asks (``/invoke``)."""
 
     def limited(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             check_environ(environ)
-            if declared_length(environ) is None and is_streamed(environ):
+            if bodies and declared_length(environ) is None and is_streamed(environ):
                 body = read_bounded(environ["wsgi.input"])
                 environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
                 environ.pop("HTTP_TRANSFER_ENCODING", None)
@@ -46,7 +47,7 @@ def limit_wsgi(app: WsgiApp) -> WsgiApp:
     return limited
 
 
-def guard_framework_app() -> None:
+def guard_framework_app(*, bodies: bool = True) -> None:
     """Hold the functions-framework app now being built to the limits; outside functions-framework, nothing."""
     import flask
     from werkzeug.exceptions import HTTPException
@@ -54,9 +55,10 @@ def guard_framework_app() -> None:
     if not flask.has_app_context():
         return
     app = flask.current_app
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    if bodies:  # Werkzeug's own bound too; an app that bounds its body itself reads wsgi.input as it stands
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # Outermost, before every hook; Flask types start_response as its own protocol, hence the ignore.
-    app.wsgi_app = limit_wsgi(app.wsgi_app)  # type: ignore[method-assign, assignment, arg-type]
+    app.wsgi_app = limit_wsgi(app.wsgi_app, bodies=bodies)  # type: ignore[method-assign, assignment, arg-type]
     app.register_error_handler(HTTPException, framework_error)
 
 

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from shared.credentials.invocation import invocation, request_id_of
-from shared.errors import InvalidArgument, PayloadTooLarge, PresignError, Unauthenticated
-from shared.http.messages import MAX_BODY_BYTES, HttpResponse, error_body, json_response
+from shared.errors import InvalidArgument, PresignError, Unauthenticated
+from shared.http.limits import declared_length, is_streamed, read_bounded
+from shared.http.messages import HttpResponse, error_body, json_response
 from shared.object_created.invoke_access import InvokeAccess
 from shared.object_created.wiring import EventHandler
 
+if TYPE_CHECKING:
+    from shared.http.limits import Readable
+
 INVOKE_PATH = "/invoke"
 INITIALIZE_PATH = "/initialize"
-READ_SIZE = 64 * 1024  # a chunked body is read in pieces of this size, up to the limit
 MAX_CLIENT_REQUEST_ID = 128
 
 
@@ -34,12 +37,6 @@ class RequestHeaders(Protocol):
     """A request's headers as name, value pairs: Flask's (werkzeug) ``Headers`` is one, a dict another."""
 
     def items(self) -> Iterable[tuple[str, str]]: ...
-
-
-class InputStream(Protocol):
-    """PEP 3333's ``wsgi.input``, as far as it is read here."""
-
-    def read(self, size: int, /) -> bytes: ...
 
 
 class InvokeRequest(Protocol):
@@ -68,9 +65,8 @@ def serve_invoke(handler: EventHandler, access: InvokeAccess,
     The body goes back as an iterator: functions-framework then skips its after-request hook, which
     would otherwise read a refused body whole (gunicorn drains or drops what is left, bounded)."""
     headers = {name.lower(): value for name, value in flask_request.headers.items()}
-    stream = cast("InputStream | None", flask_request.environ.get("wsgi.input"))
     response = invoke_response(handler, access, method=flask_request.method, path=flask_request.path,
-                               headers=headers, read_body=lambda: read_body(stream, headers))
+                               headers=headers, read_body=lambda: read_body(flask_request.environ))
     response.headers["Content-Length"] = str(len(response.body))
     return iter((response.body,)), response.status, response.headers
 
@@ -102,27 +98,16 @@ def invoke_response(handler: EventHandler, access: InvokeAccess, *, method: str,
     return json_response(200, summary, {"x-fc-status": "200"})
 
 
-def read_body(stream: InputStream | None, headers: Mapping[str, str], *, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, read only within the limit: from ``Content-Length`` before reading, or while reading a chunked one."""
-    length_text = headers.get("content-length", "").strip()
-    if stream is None:
+def read_body(environ: Mapping[str, object]) -> bytes:
+    """The body, read only within the limit: refused by its ``Content-Length`` unread, or chunked once past it."""
+    stream = cast("Readable | None", environ.get("wsgi.input"))  # PEP 3333: always an input stream
+    length = declared_length(environ)
+    if stream is None or (length is None and not is_streamed(environ)):
         return b""
-    if length_text:
-        if not (length_text.isascii() and length_text.isdigit()):
-            raise InvalidArgument("content-length", "Content-Length must be a whole number")
-        if int(length_text) > limit:
-            raise PayloadTooLarge(f"request body is over {limit} bytes")
-        return stream.read(int(length_text))
-    if "chunked" not in headers.get("transfer-encoding", "").lower():
-        return b""
-    pieces: list[bytes] = []
-    total = 0
-    while piece := stream.read(min(READ_SIZE, limit + 1 - total)):
-        total += len(piece)
-        if total > limit:
-            raise PayloadTooLarge(f"request body is over {limit} bytes")
-        pieces.append(piece)
-    return b"".join(pieces)
+    try:
+        return stream.read(length) if length is not None else read_bounded(stream)
+    except OSError:  # the client stopped sending (the server's socket timeout) or went away
+        raise InvalidArgument("body", "the request body stopped arriving before its end") from None
 
 
 def _failure(error: PresignError, request_id: str, headers: Mapping[str, str] | None = None) -> HttpResponse:

@@ -318,3 +318,18 @@ def test_node_fetch_with_form_data_as_a_page_sends_it(bucket: Bucket) -> None:
     assert "<Key>pages/page note.txt</Key>" in answer["body"]
     got = _get(bucket, "pages/page note.txt")
     assert got.content == b"from a page\n" * 1000 and got.headers["ETag"] == answer["etag"]
+
+
+def test_values_that_would_split_a_header_are_refused(bucket: Bucket) -> None:
+    form = _form(bucket, content_type="text/")
+    answer = _post(bucket, form, extra={"Content-Type": "text/plain\r\nSet-Cookie: a=b"})
+    assert (answer.status_code, error_of(answer)["Code"]) == (400, "InvalidArgument")
+    assert _nothing_kept(bucket, "uploads/a.txt")
+
+
+def test_a_date_far_in_the_past_or_future_is_a_refusal_not_a_failure(bucket: Bucket) -> None:
+    far = {"RequestTimeTooSkewed": bucket.clock().replace(year=9999, month=12, day=30),
+           "AccessDenied": bucket.clock().replace(year=1, month=1, day=2)}
+    for code, when in far.items():
+        answer = _post(bucket, _form(bucket, signing_time=when))
+        assert (answer.status_code, error_of(answer)["Code"]) == (403, code), answer.text

@@ -135,6 +135,10 @@ def test_a_prefix_sends_filename_and_a_content_type_prefix_sends_no_field() -> N
 def test_expiration_keeps_milliseconds() -> None:
     assert policy_expiration(datetime(2028, 2, 29, 9, 30, 0, 123456, tzinfo=timezone.utc)) == \
         "2028-02-29T09:30:00.123Z"
+    assert policy_expiration(datetime(1, 1, 2, tzinfo=timezone.utc)) == "0001-01-02T00:00:00.000Z"
+    early = presign_post(KEYS, bucket="examplebucket", region="cn-hangzhou", key="a", max_size=1,
+                         signing_time=datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    assert early.fields["x-oss-date"] == "09990102T030405Z"
 
 
 @pytest.mark.parametrize(("changes", "field"), [

@@ -71,7 +71,7 @@ class PostForm:
 def policy_expiration(moment: datetime) -> str:
     """The policy's form of a time: UTC with milliseconds, ``2026-12-01T13:00:00.000Z``."""
     utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"  # %Y does not pad years < 1000
 
 
 def policy_document(expiration: datetime, conditions: Sequence[Condition]) -> str:
@@ -118,7 +118,7 @@ def presign_post(
     _check_size(min_size, max_size)
     site = bucket_site(bucket, region, endpoint, cname, path_style, None, None)
     when = signing_time.astimezone(timezone.utc).replace(microsecond=0)
-    timestamp = when.strftime("%Y%m%dT%H%M%SZ")
+    timestamp = f"{when.year:04d}{when:%m%dT%H%M%S}Z"
     v4 = {"x-oss-signature-version": ALGORITHM,
           "x-oss-credential": f"{credentials.access_key_id}/{credential_scope(timestamp[:8], region, 'oss')}",
           "x-oss-date": timestamp}

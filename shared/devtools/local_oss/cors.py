@@ -150,8 +150,8 @@ def _rule(element: ElementTree.Element) -> CorsRule:
         if child.tag not in values:
             raise _malformed(f"unknown element {child.tag[:40]} in CORSRule")
         text = (child.text or "").strip()
-        if not text or any(c in text for c in "\r\n\0"):
-            raise _malformed(f"{child.tag} must be non-empty text on one line")
+        if not text or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            raise _malformed(f"{child.tag} must be non-empty text without control characters")
         values[child.tag].append(text)
     origins, methods = values["AllowedOrigin"], values["AllowedMethod"]
     if not origins or not methods:

@@ -27,6 +27,7 @@ from shared.devtools.local_oss.store import Body, ObjectStore, StoredObject
 from shared.oss.canonical import uri_encode
 from shared.oss.post_policy import FILENAME
 
+_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.!#$%&'*+^`|~")
 READ_FIELDS = frozenset({"key", "policy", "content-type", "success_action_status", "x-oss-signature-version",
                          "x-oss-credential", "x-oss-date", "x-oss-signature", "x-oss-security-token"})
 
@@ -48,10 +49,7 @@ def post_object(incoming: Incoming, bucket: str, *, store: ObjectStore, keyring:
         raise OssError("InvalidArgument", "The body of your POST request must contain a field named 'file', "
                                           "after the other fields.")
     grant = verify_post(form, bucket=bucket, keyring=keyring, region=region, now=now)
-    unknown = sorted(name for name in grant.fields if name not in READ_FIELDS and not name.startswith("x-oss-meta-"))
-    if unknown:
-        raise OssError("InvalidArgument", f"The local bucket does not take the form field(s) {', '.join(unknown)}; "
-                                          f"it keeps key, Content-Type and x-oss-meta-*.")
+    _check_kept(grant.fields)
     key = grant.key.replace(FILENAME, file.filename)
     low, high = grant.size_range
     previous = store.head(bucket, key).size if store.exists(bucket, key) else None
@@ -60,6 +58,19 @@ def post_object(incoming: Incoming, bucket: str, *, store: ObjectStore, keyring:
                        content_type=fields.get("content-type") or file.content_type,
                        user_meta={name: value for name, value in fields.items() if name.startswith("x-oss-meta-")})
     return Posted(_answer(fields.get("success_action_status"), bucket, stored, base_url), stored, previous)
+
+
+def _check_kept(fields: Mapping[str, str]) -> None:
+    """Refuse fields the local bucket would not keep, and header values that could not be sent back intact."""
+    unknown = sorted(name for name in fields if name not in READ_FIELDS and not name.startswith("x-oss-meta-"))
+    if unknown:
+        raise OssError("InvalidArgument", f"The local bucket does not take the form field(s) {', '.join(unknown)}; "
+                                          f"it keeps key, Content-Type and x-oss-meta-*.")
+    for name, value in fields.items():
+        if name == "content-type" or name.startswith("x-oss-meta-"):
+            if not set(name) <= _TOKEN or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                raise OssError("InvalidArgument", f"The form field {name!r} becomes a header: its name must be a "
+                                                  f"token and its value free of control characters.")
 
 
 def _answer(status: str | None, bucket: str, stored: StoredObject, base_url: str) -> Reply:

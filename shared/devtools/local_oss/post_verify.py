@@ -170,7 +170,7 @@ def _check_signature(fields: Mapping[str, str], keyring: Mapping[str, Credential
     if signed_at - now > MAX_SKEW:
         raise OssError("RequestTimeTooSkewed", "The difference between the request time and the current time is "
                                                "too large.", RequestTime=iso8601(signed_at), ServerTime=iso8601(now))
-    if now > signed_at + timedelta(seconds=MAX_EXPIRES):
+    if now - signed_at > timedelta(seconds=MAX_EXPIRES):
         raise OssError("AccessDenied", "Request has expired.", RequestTime=iso8601(signed_at), ServerTime=iso8601(now))
 
 

@@ -2,6 +2,7 @@
 
     SigningDefaults    where URLs point: OSS_BUCKET, OSS_REGION, OSS_ENDPOINT, OSS_CNAME
     PresignSettings    the presign function's: signing, lifetimes, authentication, policy text, CORS origins
+    PresignUploadSettings  those and PRESIGN_MAX_UPLOAD_SIZE, for form uploads (the links function has none)
 
 The links and object-created functions extend them in their own packages (``shared.links.settings``,
 ``shared.object_created.settings``), where the values they check are defined.
@@ -15,6 +16,9 @@ from shared import env
 from shared.errors import ConfigError
 from shared.http.cors import CorsOrigins
 from shared.oss.expiry import MAX_V4_LIFETIME
+from shared.oss.post_policy import MAX_POST_SIZE
+
+DEFAULT_MAX_UPLOAD_SIZE = 100 * 1024 * 1024  # bytes: a form upload's default bound (100 MiB)
 
 
 class SigningDefaults:
@@ -76,3 +80,15 @@ class PresignSettings:
 
     def __repr__(self) -> str:
         return f"PresignSettings({self.signing!r})"  # the rest may hold secrets
+
+
+class PresignUploadSettings(PresignSettings):
+    """The presign function's settings: PresignSettings and the form uploads' size bound. ``max_upload_size`` is
+    the ``max_size`` of a form whose caller gives none, and the cap of a policy rule that sets no ``max_size``."""
+
+    __slots__ = ("max_upload_size",)
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        super().__init__(environ)
+        self.max_upload_size = env.whole_number(environ, "PRESIGN_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD_SIZE,
+                                                high=MAX_POST_SIZE, unit="bytes ")

@@ -258,7 +258,7 @@ PARSE_ERRORS = {
     "max_link_ttl-bool": (rule(max_link_ttl=True), "principals.alice[1].max_link_ttl"),
     "max_link_ttl-null": (rule(max_link_ttl=None), "principals.alice[1].max_link_ttl: must be a whole number"),
     "max_link_ttl-misspelt": (rule(max_link_tll=60), "unknown field 'max_link_tll'; a rule has bucket, prefix, "
-                                                     "keys, methods, max_expires, max_link_ttl, allow"),
+                                                     "keys, methods, max_expires, max_link_ttl, max_size, allow"),
     "allow-unknown-option": (rule(allow=["filename", "filenames"]),
                              "principals.alice[1].allow: unknown option 'filenames'"),
     "allow-disposition-is-not-an-option": (rule(allow=["disposition"]), "unknown option 'disposition'"),
@@ -308,7 +308,7 @@ def test_policy_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         Policy.parse(f"@{broken}")
     assert caught.value.message == ("PRESIGN_POLICY: principals.alice[0].methods: unknown method 'PATCH'; "
-                                    "use GET, HEAD or PUT")
+                                    "use GET, HEAD, PUT or POST")
 
 
 def test_read_text_is_a_seam_and_inline_json_does_not_use_it() -> None:
@@ -360,5 +360,5 @@ def test_grant_is_an_immutable_value() -> None:
         del grant.rule
     assert grant == Grant(3600, "principals.alice[0]") != Grant(None, "principals.alice[0]")
     assert len({grant, Grant(3600, "principals.alice[0]")}) == 1
-    assert repr(grant) == "Grant(max_expires=3600, rule='principals.alice[0]', max_link_ttl=2592000)"
+    assert repr(grant) == "Grant(max_expires=3600, rule='principals.alice[0]', max_link_ttl=2592000, max_size=None)"
     assert grant != Grant(3600, "principals.alice[0]", 60) and grant.max_link_ttl == DEFAULT_MAX_LINK_TTL

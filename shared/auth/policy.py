@@ -3,14 +3,17 @@
 ``PRESIGN_POLICY`` is inline JSON or ``@path/to/file.json``::
 
     {"principals": {"alice": [{"bucket": "b", "prefix": "reports/", "methods": ["GET"],
-                               "max_expires": 3600, "max_link_ttl": 86400, "allow": ["filename"]}],
+                               "max_expires": 3600, "max_link_ttl": 86400, "allow": ["filename"]},
+                              {"bucket": "b", "prefix": "inbox/alice/", "methods": ["POST"], "max_size": 10485760}],
                     "*": [{"bucket": "b", "keys": ["public/**/*.pdf"]}]}}
 
 A request passes only if one rule of its principal, or of ``"*"`` (anyone authenticated), allows its
 bucket, key, method and every option it uses. A key with an empty, ``.`` or ``..`` segment matches no
 rule, so ``reports/../secret`` never passes as ``reports/``. ``max_expires`` caps a presigned URL's
-lifetime, ``max_link_ttl`` (default 30 days) a links-function link's. Structural errors are ConfigErrors that
-point at the rule; refusals tell the caller only "not allowed by the policy" and the log why.
+lifetime, ``max_link_ttl`` (default 30 days) a links-function link's. ``POST`` grants form uploads (PostObject),
+of at most the rule's ``max_size`` bytes; a ``key_prefix`` upload needs a ``prefix`` rule under which it lies.
+Structural errors are ConfigErrors that point at the rule; refusals tell the caller only "not allowed by the
+policy" and the log why.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from shared.env import inline_or_file, read_text_file
 from shared.errors import AccessDenied, ConfigError
 from shared.fields import unique_names
 from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
+from shared.oss.post_policy import MAX_POST_SIZE
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
 if TYPE_CHECKING:
@@ -31,11 +35,11 @@ if TYPE_CHECKING:
 VARIABLE = "PRESIGN_POLICY"
 DENIED = "not allowed by the policy"
 ANYONE = "*"
-METHODS = ("GET", "HEAD", "PUT")
+METHODS = ("GET", "HEAD", "PUT", "POST")  # POST: a form upload (PostObject), bounded by max_size
 OPTIONS = ("filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type", "meta",
            "check_exists")
 _OPTION_SET = frozenset(OPTIONS)
-RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "max_link_ttl", "allow")
+RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "max_link_ttl", "max_size", "allow")
 DEFAULT_MAX_LINK_TTL = 2_592_000  # 30 days
 MAX_LINK_TTL = 31_536_000  # 365 days: the longest link the links function makes (the one home of this limit)
 
@@ -44,18 +48,22 @@ _DOT_SEGMENTS = ("", ".", "..")
 
 
 class Grant:
-    """What the policy granted: the longest URL lifetime (None: no limit) and link lifetime, and which rule."""
+    """What the policy granted: the longest URL lifetime (None: no limit) and link lifetime, which rule, and the
+    largest form upload in bytes (None: the rule sets none, the deployment's PRESIGN_MAX_UPLOAD_SIZE applies)."""
 
-    __slots__ = ("max_expires", "rule", "max_link_ttl")
+    __slots__ = ("max_expires", "rule", "max_link_ttl", "max_size")
 
     max_expires: int | None
     rule: str
     max_link_ttl: int
+    max_size: int | None
 
-    def __init__(self, max_expires: int | None, rule: str, max_link_ttl: int = DEFAULT_MAX_LINK_TTL) -> None:
+    def __init__(self, max_expires: int | None, rule: str, max_link_ttl: int = DEFAULT_MAX_LINK_TTL,
+                 max_size: int | None = None) -> None:
         object.__setattr__(self, "max_expires", max_expires)
         object.__setattr__(self, "rule", rule)
         object.__setattr__(self, "max_link_ttl", max_link_ttl)
+        object.__setattr__(self, "max_size", max_size)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Grant is immutable")
@@ -72,20 +80,22 @@ class Grant:
         return hash(self._fields())
 
     def __repr__(self) -> str:
-        return f"Grant(max_expires={self.max_expires!r}, rule={self.rule!r}, max_link_ttl={self.max_link_ttl!r})"
+        return (f"Grant(max_expires={self.max_expires!r}, rule={self.rule!r}, max_link_ttl={self.max_link_ttl!r}, "
+                f"max_size={self.max_size!r})")
 
-    def _fields(self) -> tuple[int | None, str, int]:
-        return (self.max_expires, self.rule, self.max_link_ttl)
+    def _fields(self) -> tuple[int | None, str, int, int | None]:
+        return (self.max_expires, self.rule, self.max_link_ttl, self.max_size)
 
 
 class Rule:
-    """One checked rule: a bucket, a prefix or key globs, methods, lifetime caps and allowed options."""
+    """One checked rule: a bucket, a prefix or key globs, methods, lifetime and size caps and allowed options."""
 
-    __slots__ = ("where", "bucket", "prefix", "patterns", "methods", "max_expires", "max_link_ttl", "allow")
+    __slots__ = ("where", "bucket", "prefix", "patterns", "methods", "max_expires", "max_link_ttl", "max_size",
+                 "allow")
 
     def __init__(self, where: str, bucket: str, *, prefix: str | None, patterns: Sequence[re.Pattern[str]],
                  methods: frozenset[str], max_expires: int | None, allow: frozenset[str],
-                 max_link_ttl: int = DEFAULT_MAX_LINK_TTL) -> None:
+                 max_link_ttl: int = DEFAULT_MAX_LINK_TTL, max_size: int | None = None) -> None:
         self.where = where
         self.bucket = bucket
         self.prefix = prefix
@@ -93,16 +103,22 @@ class Rule:
         self.methods = methods
         self.max_expires = max_expires
         self.max_link_ttl = max_link_ttl
+        self.max_size = max_size
         self.allow = allow
 
     def grant(self) -> Grant:
         """What this rule grants a request it allows."""
-        return Grant(self.max_expires, self.where, self.max_link_ttl)
+        return Grant(self.max_expires, self.where, self.max_link_ttl, self.max_size)
 
-    def refusal(self, bucket: str, key: str, method: str, options: frozenset[str]) -> tuple[int, str] | None:
-        """Return None if this rule allows the request, else how far it got (for the log) and why not."""
+    def refusal(self, bucket: str, key: str, method: str, options: frozenset[str], *,
+                key_prefix: bool = False) -> tuple[int, str] | None:
+        """Return None if this rule allows the request, else how far it got (for the log) and why not.
+        With ``key_prefix`` the key is a prefix every uploaded key will start with: only a ``prefix`` rule
+        under which it lies covers it."""
         if bucket != self.bucket:
             return 0, f"no rule for bucket {bucket!r}"
+        if key_prefix and self.prefix is None:
+            return 1, f"key_prefix needs a prefix rule; {self.where} grants keys matching its patterns only"
         if not self.matches(key):
             return 1, f"key matches no prefix or keys pattern of the rules for bucket {bucket!r}"
         if method not in self.methods:
@@ -155,13 +171,23 @@ class Policy:
         rules = self._allowing(principal, bucket=bucket, key=key, method="GET", options=options)
         return max(rules, key=lambda rule: (min(rule.max_link_ttl, ttl), _url_cap(rule))).grant()
 
+    def authorize_upload(self, principal: Principal, *, bucket: str, key: str, key_prefix: bool = False,
+                         options: Iterable[str], max_size: int, default_max_size: int) -> Grant:
+        """Authorize a form upload (POST) of up to ``max_size`` bytes to ``key``, or with ``key_prefix`` to any key
+        starting with it: the rule granting most of ``max_size`` (``default_max_size`` for a rule without one),
+        then the longest URLs."""
+        rules = self._allowing(principal, bucket=bucket, key=key, method="POST", options=options,
+                               key_prefix=key_prefix)
+        return max(rules, key=lambda rule: (min(default_max_size if rule.max_size is None else rule.max_size,
+                                                max_size), _url_cap(rule))).grant()
+
     def _allowing(self, principal: Principal, *, bucket: str, key: str, method: str,
-                  options: Iterable[str]) -> list[Rule]:
+                  options: Iterable[str], key_prefix: bool = False) -> list[Rule]:
         """The rules of the principal and of "*" that allow the request, in order; AccessDenied when none."""
         used = frozenset(options)
         if not used <= _OPTION_SET:
             raise ValueError(f"unknown policy options: {', '.join(sorted(used - _OPTION_SET))}")
-        if not clean_key(key):
+        if not clean_key(key) and not (key_prefix and key == ""):  # "": a prefix covering the whole bucket
             raise AccessDenied(DENIED, detail="key has an empty, '.' or '..' segment")
         if principal.prefix is not None:
             if not principal.prefix.endswith("/") or not clean_key(principal.prefix):
@@ -174,7 +200,7 @@ class Policy:
         allowing = []
         closest = (-1, f"no rules for principal {principal.name!r}")
         for rule in rules:
-            refusal = rule.refusal(bucket, key, method, used)
+            refusal = rule.refusal(bucket, key, method, used, key_prefix=key_prefix)
             if refusal is None:
                 allowing.append(rule)
             elif refusal[0] > closest[0]:
@@ -243,9 +269,10 @@ def _rule(where: str, spec: object) -> Rule:
     if not isinstance(bucket, str) or not bucket:
         raise _bad(f"{where}.bucket", "required: the bucket's name")
     prefix, patterns = _key_scope(where, spec)
-    return Rule(where, bucket, prefix=prefix, patterns=patterns, methods=_methods(where, spec),
+    methods = _methods(where, spec)
+    return Rule(where, bucket, prefix=prefix, patterns=patterns, methods=methods,
                 max_expires=_max_expires(where, spec), allow=_allow(where, spec),
-                max_link_ttl=_max_link_ttl(where, spec))
+                max_link_ttl=_max_link_ttl(where, spec), max_size=_max_size(where, spec, methods))
 
 
 def _key_scope(where: str, spec: Mapping[str, object]) -> tuple[str | None, list[re.Pattern[str]]]:
@@ -279,7 +306,7 @@ def _methods(where: str, spec: Mapping[str, object]) -> frozenset[str]:
         raise _bad(f"{where}.methods", 'must be a non-empty list such as ["GET", "HEAD"]')
     for method in methods:
         if method not in METHODS:
-            raise _bad(f"{where}.methods", f"unknown method {method!r}; use GET, HEAD or PUT")
+            raise _bad(f"{where}.methods", f"unknown method {method!r}; use GET, HEAD, PUT or POST")
     return frozenset(methods)
 
 
@@ -298,6 +325,20 @@ def _max_link_ttl(where: str, spec: Mapping[str, object]) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LINK_TTL:
         raise _bad(f"{where}.max_link_ttl",
                    f"must be a whole number of seconds from 1 to {MAX_LINK_TTL} (365 days), got {value!r}")
+    return value
+
+
+def _max_size(where: str, spec: Mapping[str, object], methods: frozenset[str]) -> int | None:
+    if "max_size" not in spec:
+        return None
+    value = spec["max_size"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_POST_SIZE:
+        raise _bad(f"{where}.max_size", f"must be a whole number of bytes from 1 to {MAX_POST_SIZE} (5 GiB), "
+                                        f"got {value!r}")
+    if "POST" not in methods:
+        # A presigned PUT URL cannot bound the size of its body: a max_size there would promise what it cannot keep.
+        raise _bad(f"{where}.max_size", "bounds form uploads, which need POST in methods; a presigned PUT URL "
+                                        "cannot bound the size it uploads")
     return value
 
 

@@ -13,6 +13,7 @@ from shared.clock import utc_now
 from shared.credentials.provider import CredentialsProvider
 from shared.oss.endpoints import Endpoint, parse_endpoint
 from shared.oss.expiry import effective_lifetime
+from shared.oss.post_policy import PostForm, presign_post
 from shared.oss.signer import PresignedUrl, SignedRequest, presign, sign_request
 
 
@@ -27,6 +28,19 @@ class IssuedUrl:
 
     def __repr__(self) -> str:
         return f"IssuedUrl({self.presigned!r}, capped_by={self.capped_by!r})"
+
+
+class IssuedForm:
+    """A signed upload form and, when its lifetime was cut short, what cut it."""
+
+    __slots__ = ("form", "capped_by")
+
+    def __init__(self, form: PostForm, capped_by: str | None) -> None:
+        self.form = form
+        self.capped_by = capped_by
+
+    def __repr__(self) -> str:
+        return f"IssuedForm({self.form!r}, capped_by={self.capped_by!r})"
 
 
 class Issuer:
@@ -53,6 +67,20 @@ class Issuer:
                             method=method, expires=lifetime.expires, signing_time=now,
                             headers=headers, params=params)
         return IssuedUrl(presigned, lifetime.capped_by)
+
+    def presign_post(self, *, bucket: str, key: str | None = None, key_prefix: str | None = None, expires: int,
+                     max_size: int, policy_max: int | None = None, content_type: str | None = None,
+                     success_action_status: int | None = None,
+                     meta: Mapping[str, str] | None = None) -> IssuedForm:
+        """Sign a PostObject form now, for min(expires, policy_max, the credentials' life, 7 days) seconds."""
+        now = self.clock()
+        wanted = min(expires, policy_max or expires)
+        credentials = self.provider.get_credentials(min_valid_until=now + timedelta(seconds=wanted))
+        lifetime = effective_lifetime(expires, now=now, credentials=credentials, policy_max=policy_max)
+        form = presign_post(credentials, bucket=bucket, region=self.region, signing_time=now, max_size=max_size,
+                            key=key, key_prefix=key_prefix, content_type=content_type, expires=lifetime.expires,
+                            success_action_status=success_action_status, meta=meta, endpoint=self.endpoint)
+        return IssuedForm(form, lifetime.capped_by)
 
     def sign_request(self, *, bucket: str, key: str, method: str,
                      params: Mapping[str, str] | None = None) -> SignedRequest:

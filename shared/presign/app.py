@@ -3,10 +3,12 @@
     GET  /presign?key=...        one URL, as JSON or (redirect=1) as a 302
     POST /presign                the same fields as a JSON object
     POST /presign/batch          {"items": [...]}: one result or error per item, in order
+    POST /presign/post           {"key" or "key_prefix", ...}: a signed form for a size-bounded upload (PostObject)
     GET  /healthz                200, no authentication, nothing secret
 
 Every request is authenticated, then each URL is authorized by the policy (default deny), signed
-for no longer than the policy, the credentials and Signature V4 allow, and logged.
+for no longer than the policy, the credentials and Signature V4 allow, and logged. A form is bounded
+to the policy's ``max_size`` as a URL is to its ``max_expires``: a larger ask is cut and the answer says so.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from shared.audit import AuditLog, url_digest
 from shared.auth.authenticator import Authenticator, Principal
 from shared.auth.policy import Policy
 from shared.clock import iso8601
-from shared.config import PresignSettings
+from shared.config import PresignUploadSettings
 from shared.errors import InvalidArgument
 from shared.fields import single_values
 from shared.http.api import REDIRECT_HEADERS, Api, Call, batch
@@ -27,9 +29,11 @@ from shared.http.messages import HttpRequest, HttpResponse, json_response
 from shared.http.routing import json_object, match_route
 from shared.oss.client import OssClient
 from shared.oss.issuer import Issuer
+from shared.presign.post_request import PostRequest
 from shared.presign.request import PresignRequest
 
-ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/healthz": ("GET", "HEAD")}
+ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/presign/post": ("POST",),
+          "/healthz": ("GET", "HEAD")}
 
 
 class PresignApp(Api):
@@ -37,7 +41,7 @@ class PresignApp(Api):
 
     routes = ROUTES
 
-    def __init__(self, settings: PresignSettings, *, authenticator: Authenticator, policy: Policy,
+    def __init__(self, settings: PresignUploadSettings, *, authenticator: Authenticator, policy: Policy,
                  issuer: Issuer, oss: OssClient, audit: AuditLog, clock: Callable[[], datetime]) -> None:
         super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock,
                          cors=settings.cors)
@@ -45,7 +49,7 @@ class PresignApp(Api):
         self.oss = oss
 
     def route(self, call: Call) -> HttpResponse:
-        """/healthz, or an authenticated /presign or /presign/batch."""
+        """/healthz, or an authenticated /presign, /presign/batch or /presign/post."""
         request = call.request
         route = match_route(request, ROUTES)
         if route == "/healthz":
@@ -54,6 +58,8 @@ class PresignApp(Api):
         if route == "/presign/batch":
             return batch(call, self.audit, json_object(request), partial(self._batch_item, request, principal),
                          noun="request objects")
+        if route == "/presign/post":
+            return json_response(200, self._issue_form(request, principal, json_object(request)))
         given = json_object(request) if request.method == "POST" else single_values(request.query)
         order = self._parse(given)
         result = self._issue(request, principal, order)
@@ -94,4 +100,31 @@ class PresignApp(Api):
         self.audit.write("issued", request_id=request.request_id, principal=principal.name, bucket=order.bucket,
                          key=order.key, method=url.method, expires_at=result["expires_at"],
                          client_ip=request.client_ip, url_sha256=url_digest(url.url), rule=grant.rule)
+        return result
+
+    def _issue_form(self, request: HttpRequest, principal: Principal, given: Mapping[str, object]) -> dict[str, object]:
+        """Authorize and sign one upload form: its size and lifetime cut to what the policy allows, and logged."""
+        order = PostRequest.parse(given, default_bucket=self.settings.signing.bucket,
+                                  default_expires=self.settings.default_expires)
+        default_size = self.settings.max_upload_size
+        wanted = order.max_size or default_size
+        grant = self.policy.authorize_upload(principal, bucket=order.bucket, key=order.scope,
+                                             key_prefix=order.key is None, options=order.options(),
+                                             max_size=wanted, default_max_size=default_size)
+        size_cap = default_size if grant.max_size is None else grant.max_size
+        caps = [cap for cap in (grant.max_expires, self.settings.max_expires) if cap]
+        issued = self.issuer.presign_post(bucket=order.bucket, key=order.key, key_prefix=order.key_prefix,
+                                          expires=order.expires, policy_max=min(caps) if caps else None,
+                                          max_size=min(wanted, size_cap), content_type=order.content_type,
+                                          success_action_status=order.success_action_status, meta=order.meta)
+        form = issued.form
+        result = form.to_dict()
+        if issued.capped_by:
+            result["expires_capped_by"] = issued.capped_by
+        if wanted > size_cap:
+            result["max_size_capped_by"] = "policy"
+        self.audit.write("issued", request_id=request.request_id, principal=principal.name, bucket=order.bucket,
+                         key=order.key, key_prefix=order.key_prefix, method="POST", expires_at=result["expires_at"],
+                         max_size=form.max_size, client_ip=request.client_ip,
+                         policy_sha256=url_digest(form.fields["policy"]), rule=grant.rule)
         return result

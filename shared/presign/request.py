@@ -61,8 +61,8 @@ class PresignRequest:
                 raise InvalidArgument(str(name)[:64], f"unknown field {str(name)[:64]!r}")
         method = fields.choice(given.get("method", "GET"), "method", METHODS)
         _check_method_fields(given, method)
-        values: dict[str, object] = {"method": method, "key": _key(given.get("key"))}
-        values["bucket"] = _bucket(given.get("bucket", default_bucket))
+        values: dict[str, object] = {"method": method, "key": checked_key(given.get("key"))}
+        values["bucket"] = checked_bucket(given.get("bucket", default_bucket))
         values["expires"] = (fields.whole_number(given["expires"], "expires", low=1, high=MAX_REQUESTED_EXPIRES)
                              if "expires" in given else default_expires)
         values.update(_options(given))
@@ -119,7 +119,8 @@ def _check_method_fields(given: Mapping[str, object], method: str) -> None:
             raise InvalidArgument(name, f"{name} applies to PUT only")
 
 
-def _key(value: object) -> str:
+def checked_key(value: object) -> str:
+    """The key field: required, a name OSS stores, and one a URL carries intact."""
     if value is None:
         raise InvalidArgument("key", "key is required")
     key = fields.text(value, "key", max_chars=1023)
@@ -130,7 +131,8 @@ def _key(value: object) -> str:
     return key
 
 
-def _bucket(value: object) -> str:
+def checked_bucket(value: object) -> str:
+    """The bucket field (or the default bucket): required, and a valid bucket name."""
     if value is None:
         raise InvalidArgument("bucket", "bucket is required (no OSS_BUCKET is configured)")
     if not isinstance(value, str):
@@ -146,7 +148,7 @@ def _options(given: Mapping[str, object]) -> dict[str, object]:
     if "disposition" in given:
         values["disposition"] = fields.choice(given["disposition"], "disposition", ("inline", "attachment"))
     if "content_type" in given:
-        values["content_type"] = _content_type(given["content_type"])
+        values["content_type"] = checked_content_type(given["content_type"])
     if "version_id" in given:
         values["version_id"] = fields.text(given["version_id"], "version_id", max_chars=256, ascii_only=True)
     if "process" in given:
@@ -159,11 +161,12 @@ def _options(given: Mapping[str, object]) -> dict[str, object]:
     if "content_md5" in given:
         values["content_md5"] = _content_md5(given["content_md5"])
     if "meta" in given:
-        values["meta"] = _meta(given["meta"])
+        values["meta"] = checked_meta(given["meta"])
     return values
 
 
-def _content_type(value: object) -> str:
+def checked_content_type(value: object) -> str:
+    """The content_type field: ASCII ``type/subtype``, parameters allowed."""
     content_type = fields.text(value, "content_type", max_chars=255, ascii_only=True)
     kind, _, _ = content_type.partition(";")
     if kind.count("/") != 1 or " " in kind.strip() or not all(part for part in kind.strip().split("/")):
@@ -183,7 +186,8 @@ def _content_md5(value: object) -> str:
     raise InvalidArgument("content_md5", "content_md5 must be the base64 of a 16-byte MD5 digest")
 
 
-def _meta(value: object) -> dict[str, str]:
+def checked_meta(value: object) -> dict[str, str]:
+    """The meta field: at most 32 names (lower-cased) to ASCII values, 8 KiB in all."""
     if not isinstance(value, Mapping):
         raise InvalidArgument("meta", "meta must be an object of name to value (JSON body only)")
     if len(value) > 32:

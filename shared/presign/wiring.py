@@ -9,7 +9,7 @@ from shared.audit import AuditLog
 from shared.auth.authenticator import Authenticator
 from shared.auth.policy import Policy
 from shared.clock import utc_now
-from shared.config import PresignSettings
+from shared.config import PresignSettings, PresignUploadSettings
 from shared.credentials.invocation import invocation_first
 from shared.credentials.provider import CredentialsProvider
 from shared.errors import ConfigError
@@ -46,7 +46,7 @@ def build_presign_app(environ: Mapping[str, str], *, clock: Callable[[], datetim
     """Read and check the configuration once; a bad one gives an app that answers 500 ConfigError."""
     audit = AuditLog(clock, audit_stream)
     try:
-        settings = PresignSettings(environ)
+        settings = PresignUploadSettings(environ)
         authenticator, policy, issuer = gate_and_issuer(settings, environ, clock=clock, provider=provider,
                                                         session=session)
     except ConfigError as error:

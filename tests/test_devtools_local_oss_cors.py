@@ -231,3 +231,11 @@ def test_tools_can_set_the_rules_without_http(bucket: Bucket) -> None:
                                                                         "Content-Length, Content-Disposition")
     put_configuration(bucket.oss.store, BUCKET, None)
     assert _cors(bucket, "GET").status_code == 404
+
+
+def test_response_vary_is_kept_and_returned(bucket: Bucket) -> None:
+    body = ("<CORSConfiguration>" + _rule() + "<ResponseVary>true</ResponseVary></CORSConfiguration>").encode()
+    assert _cors(bucket, "PUT", body).status_code == 200
+    assert b"<ResponseVary>true</ResponseVary>" in _cors(bucket, "GET").content
+    answer = _cors(bucket, "GET", presigned=True)
+    assert (answer.status_code, error_of(answer)["Code"]) == (403, "AccessDenied")

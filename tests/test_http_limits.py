@@ -5,6 +5,7 @@ misbehave (a huge body, a trickled head); requests where it need not."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
@@ -26,8 +27,21 @@ from http_servers import serving_wsgi
 from presign_env import API_KEY, environment
 from processes import ROOT, free_port, functions_framework_command, wait_for_port
 
+from shared.errors import HeadersTooLarge, InvalidArgument, PayloadTooLarge, UriTooLong
 from shared.http.fc import serve_fc_event
-from shared.http.limits import MAX_HEADER_BYTES, MAX_QUERY_BYTES
+from shared.http.framework import framework_error
+from shared.http.gunicorn_worker import head_refusal, raw_error
+from shared.http.limits import (
+    MAX_HEAD_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_HEADER_FIELDS,
+    MAX_PATH_BYTES,
+    MAX_QUERY_BYTES,
+    MAX_REQUEST_LINE_BYTES,
+    check_head,
+    declared_length,
+    read_bounded,
+)
 from shared.http.messages import MAX_BODY_BYTES
 from shared.presign.wiring import build_presign_app
 
@@ -124,6 +138,54 @@ def assert_error(response: requests.Response, status: int, code: str) -> None:
     assert response.headers["Content-Type"].startswith("application/json")
     error = response.json()["error"]
     assert error["code"] == code and set(error) == {"code", "message", "request_id"}
+
+
+# --- the limits themselves --------------------------------------------------------------------------------
+
+def test_check_head_refuses_just_past_each_limit() -> None:
+    check_head(MAX_PATH_BYTES, MAX_QUERY_BYTES, [("X-Pad", "p" * (MAX_HEADER_BYTES - 9))])  # each exactly at it
+    with pytest.raises(UriTooLong, match="query string"):
+        check_head(1, MAX_QUERY_BYTES + 1, [])
+    with pytest.raises(UriTooLong, match="path"):
+        check_head(MAX_PATH_BYTES + 1, 0, [])
+    with pytest.raises(HeadersTooLarge, match="over 32768 bytes"):
+        check_head(1, 0, [("X-Pad", "p" * (MAX_HEADER_BYTES - 8))])
+    with pytest.raises(HeadersTooLarge, match="at most 100 header fields"):
+        check_head(1, 0, [("X", "")] * (MAX_HEADER_FIELDS + 1))
+
+
+def test_content_length_and_streamed_bodies() -> None:
+    assert declared_length({}) is None and declared_length({"CONTENT_LENGTH": str(MAX_BODY_BYTES)}) == MAX_BODY_BYTES
+    for given, error in (("12abc", InvalidArgument), ("-1", InvalidArgument),
+                         (str(MAX_BODY_BYTES + 1), PayloadTooLarge), ("9" * 4000, PayloadTooLarge)):
+        with pytest.raises(error):
+            declared_length({"CONTENT_LENGTH": given})
+    assert read_bounded(io.BytesIO(b"x" * MAX_BODY_BYTES)) == b"x" * MAX_BODY_BYTES
+    stream = io.BytesIO(b"x" * (4 * MAX_BODY_BYTES))
+    with pytest.raises(PayloadTooLarge):
+        read_bounded(stream)
+    assert stream.tell() == MAX_BODY_BYTES + 1  # not a byte more than it takes to know
+
+
+def test_the_worker_refuses_a_head_from_its_size_alone() -> None:
+    assert head_refusal(b"GET /" + b"q" * (MAX_REQUEST_LINE_BYTES - 5)) is None
+    assert isinstance(head_refusal(b"GET /" + b"q" * MAX_REQUEST_LINE_BYTES), UriTooLong)
+    line = b"GET / HTTP/1.1\r\n"
+    assert head_refusal(line + b"h" * (MAX_HEAD_BYTES - len(line))) is None
+    assert isinstance(head_refusal(line + b"h" * MAX_HEAD_BYTES), HeadersTooLarge)
+    answer = raw_error(UriTooLong("request line is over 24640 bytes"))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 ") and b"\r\nConnection: close\r\n" in head
+    assert f"Content-Length: {len(body)}".encode() in head and json.loads(body)["error"]["code"] == "UriTooLong"
+
+
+def test_framework_errors_take_the_json_shape() -> None:
+    from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+
+    body, status, headers = framework_error(RequestEntityTooLarge())
+    assert status == 413 and json.loads(body)["error"]["code"] == "PayloadTooLarge"
+    assert headers["Content-Type"].startswith("application/json")
+    assert framework_error(NotFound())[1] == 404 and framework_error(RuntimeError())[1] == 500
 
 
 # --- query strings and header blocks ----------------------------------------------------------------------
@@ -295,3 +357,36 @@ def test_a_request_is_answered_while_100_connections_idle_and_others_trickle_the
         sender.join(timeout=5)
         for connection in idle + tricklers:
             connection.close()
+
+
+def test_kept_alive_and_pipelined_requests_are_served_through_the_gathered_heads(container: Server) -> None:
+    with requests.Session() as session:  # one connection, its second head gathered like the first
+        for attempt in range(3):
+            answer = session.get(f"{container.base}/presign", params={"key": f"reports/{attempt}"}, headers=HEADERS,
+                                 timeout=10)
+            assert answer.status_code == 200
+    request = f"GET /presign?key=reports/p HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {API_KEY}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", container.port), timeout=10) as client:
+        client.sendall(request * 2 + request[:20])  # two whole requests and the start of a third
+        time.sleep(0.2)
+        client.sendall(request[20:])
+        answers = b""
+        while answers.count(b"HTTP/1.1 200 OK") < 3:
+            chunk = client.recv(65536)
+            assert chunk, answers[-300:]
+            answers += chunk
+
+
+def test_a_head_sent_slowly_but_whole_is_answered_and_a_half_head_then_a_close_harms_nothing(
+        container: Server) -> None:
+    request = f"GET /presign?key=reports/s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {API_KEY}\r\n" \
+              "Connection: close\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", container.port), timeout=10) as client:
+        for start in range(0, len(request), 16):
+            client.sendall(request[start:start + 16])
+            time.sleep(0.01)
+        assert read_answer(client, time.monotonic() + 10).startswith(b"HTTP/1.1 200 ")
+    with socket.create_connection(("127.0.0.1", container.port), timeout=10) as client:
+        client.sendall(request[:30])
+    assert requests.get(f"{container.base}/presign", params={"key": "reports/a"}, headers=HEADERS,
+                        timeout=ANSWER_WAIT).status_code == 200

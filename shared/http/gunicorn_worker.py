@@ -20,10 +20,12 @@ Plain HTTP/1.1 only (the platform's front end terminates TLS): with TLS configur
 from __future__ import annotations
 
 import errno
+import io
 import os
 import selectors
 import socket
 import time
+from concurrent.futures import Future
 from functools import partial
 from http import HTTPStatus
 
@@ -81,6 +83,18 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
         self.keepalived_conns.remove(conn)
         self._await_head(conn)
 
+    def finish_request(self, conn: TConn, fs: Future[object]) -> None:
+        """After an answer: bytes of the next request already read (pipelined) start its head in the poller too,
+        rather than in a thread that would wait for the rest of it."""
+        done = self.alive and not fs.cancelled() and fs.exception() is None and fs.result() is True
+        buffered = conn.parser.unreader.buf.getvalue() if done and conn.parser is not None else b""
+        if not buffered:
+            super().finish_request(conn, fs)
+            return
+        conn.parser.unreader.buf = io.BytesIO()
+        self._await_head(conn)
+        self._gathered(conn, buffered)
+
     def _await_head(self, conn: TConn) -> None:
         conn.head = bytearray()
         conn.timeout = time.monotonic() + HEAD_TIMEOUT  # murder_pending closes it then: the deque stays in order
@@ -95,19 +109,27 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
             return
         except OSError:
             data = b""
-        searched_from = max(0, len(conn.head) - 3)
-        conn.head += data
-        conn.refusal = head_refusal(conn.head) if data else None
-        if data and conn.refusal is None and conn.head.find(b"\r\n\r\n", searched_from) < 0:
-            return  # the head goes on
-        self.poller.unregister(client)
-        self.pending_conns.remove(conn)
         if not data:  # closed by the client before its head was complete
+            self._stop_waiting(conn)
             self.nr_conns -= 1
             conn.close()
             return
+        self._gathered(conn, data)
+
+    def _gathered(self, conn: TConn, data: bytes) -> None:
+        """More of the head arrived: hand the connection to a thread once the head is whole, or refused."""
+        searched_from = max(0, len(conn.head) - 3)  # the blank line may straddle what came before
+        conn.head += data
+        conn.refusal = head_refusal(conn.head)
+        if conn.refusal is None and conn.head.find(b"\r\n\r\n", searched_from) < 0:
+            return  # the head goes on
+        self._stop_waiting(conn)
         conn.data_ready = True
         self.enqueue_req(conn)
+
+    def _stop_waiting(self, conn: TConn) -> None:
+        self.poller.unregister(conn.sock)
+        self.pending_conns.remove(conn)
 
     def handle(self, conn: TConn) -> object:
         """In a thread: refuse an oversized head, or hand the gathered head to gunicorn's parser."""

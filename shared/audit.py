@@ -1,7 +1,9 @@
 """One structured JSON line per issued URL and per refusal: who asked for what, and what happened.
 
 A URL is logged only as its SHA-256: the line identifies the URL without carrying its signature or
-security token, so the log grants nothing.
+security token, so the log grants nothing. Every character outside ASCII is written as a JSON escape:
+U+2028, U+2029 and U+0085 in a key would otherwise split the line for ``str.splitlines()`` and for
+many log shippers, and a key could forge a line of its own.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class AuditLog:
         """Write one line; ``None`` fields are left out."""
         record: dict[str, object] = {"time": iso8601(self.clock()), "event": event}
         record.update((name, value) for name, value in fields.items() if value is not None)
-        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        line = json.dumps(record, ensure_ascii=True, default=str) + "\n"
         stream = self.stream or sys.stderr
         with self._lock:
             stream.write(line)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared import env
-from shared.errors import ConfigError
+from shared.errors import ConfigError, InvalidArgument
 from shared.http.cors import CorsOrigins
+from shared.oss.endpoints import check_bucket
 from shared.oss.expiry import MAX_V4_LIFETIME
 from shared.oss.post_policy import MAX_POST_SIZE
 
@@ -48,8 +49,15 @@ def load_signing_defaults(environ: Mapping[str, str]) -> SigningDefaults:
 
 
 def function_signing_defaults(environ: Mapping[str, str]) -> SigningDefaults:
-    """The signing defaults a deployed function needs: a region, and an endpoint for a custom domain."""
+    """The signing defaults a deployed function needs: a region, a valid default bucket if any, and an
+    endpoint for a custom domain. A bad OSS_BUCKET is the deployment's error, found at start-up: not a 400."""
     signing = load_signing_defaults(environ)
+    if signing.bucket is not None:
+        try:
+            check_bucket(signing.bucket)
+        except InvalidArgument:  # its message quotes the value: the variable's name is enough here
+            raise ConfigError("OSS_BUCKET", "OSS_BUCKET is not a valid bucket name: 3..63 lower-case letters, "
+                                            "digits and hyphens, starting and ending with a letter or digit") from None
     if not signing.region:
         raise ConfigError("OSS_REGION", "OSS_REGION is required, for example cn-hangzhou")
     if signing.cname and not signing.endpoint:

@@ -19,7 +19,9 @@
 
 Messages never carry a secret, a session token or a signature: they are shown to callers and logs.
 ``detail`` says more for the log line only (which check failed), where telling the caller would help
-an attacker: every bad token gets the same message, the log says why.
+an attacker: every bad token gets the same message, the log says why. ``public_message`` is what the
+caller is told: the message, except for credential failures, whose message (every source tried, its
+URL, file or variable) goes to the log only.
 Callers' programming mistakes (wrong types passed in code) raise plain ``TypeError``/``ValueError``.
 """
 
@@ -39,6 +41,11 @@ class PresignError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
+
+    @property
+    def public_message(self) -> str:
+        """The message the caller is shown."""
+        return self.message
 
 
 class InvalidArgument(PresignError, ValueError):
@@ -156,14 +163,21 @@ class DeliveryFailed(UpstreamError):
 
 
 class CredentialsError(PresignError):
-    """Raised when a credential source fails: it names the source and the cause, never a secret."""
+    """Raised when a credential source fails: it names the source and the cause (for the log), never a secret."""
 
     status = 503
     code = "CredentialsUnavailable"
+    # The caller is told only this: the search (internal URLs, file paths, variable names) is for the log.
+    PUBLIC_MESSAGE = "no signing credentials are available right now; try again later, quoting the request id"
 
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
+
+    @property
+    def public_message(self) -> str:
+        """A fixed message: the sources tried and why they failed are the log's."""
+        return self.PUBLIC_MESSAGE
 
 
 class CredentialsUnavailable(CredentialsError):

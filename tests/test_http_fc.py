@@ -28,7 +28,7 @@ def test_event_arrives_as_dict_str_or_bytes(form: str) -> None:
     given = {"dict": event, "str": json.dumps(event), "bytes": json.dumps(event).encode()}[form]
     request = request_from_event(given)
     assert request.method == "POST" and json.loads(request.body) == {"key": "images/cat.jpg", "expires": 300}
-    assert request.request_id == "5F2A1B3C-0000-4A4B-9C8D-123456789ABC"
+    assert request.client_request_id == "5F2A1B3C-0000-4A4B-9C8D-123456789ABC"  # a header: only logged
     assert request.headers["x-api-key"] == "<api key>"
 
 

@@ -24,7 +24,9 @@ def test_wsgi_request() -> None:
                                             X_FC_REQUEST_ID="rid"))
     assert request.method == "POST" and request.body == b"{}"
     assert request.query == {"key": ["a+b", "c d"]}
-    assert request.headers["x-api-key"] == "k" and request.request_id == "rid" and request.client_ip == "192.0.2.1"
+    assert request.headers["x-api-key"] == "k" and request.client_ip == "192.0.2.1"
+    # the caller's request id is only logged: ours is a fresh one
+    assert request.client_request_id == "rid" and len(request.request_id) == 32 and request.request_id != "rid"
 
 
 def test_wsgi_unicode_path_and_bad_inputs() -> None:

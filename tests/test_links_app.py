@@ -353,9 +353,11 @@ def kid_of(link: str) -> str:
                                                      ({"LINK_NOT_BEFORE": "soon"}, "LINK_NOT_BEFORE")])
 def test_configuration_errors_answer_every_request(overrides: dict, variable: str) -> None:
     harness = Harness(**overrides)
-    for method, path in (("POST", "/links"), ("GET", "/d/anything"), ("GET", "/healthz")):
+    for method, path in (("POST", "/links"), ("GET", "/d/anything")):
         response, result = harness.call(method, path, headers=ALICE)
         assert response.status == 500 and variable in result["error"]["message"]
+    response, result = harness.call("GET", "/healthz")  # a platform health check sees it, and nothing more
+    assert response.status == 503 and result == {"status": "misconfigured"}
 
 
 def test_healthz_and_unknown_routes(api: Harness) -> None:

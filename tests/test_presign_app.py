@@ -203,10 +203,11 @@ def test_repeated_query_parameters_are_refused(api: Harness) -> None:
 )
 def test_configuration_errors_answer_every_request(overrides: dict, variable: str) -> None:
     harness = Harness(**overrides)
-    for path in ("/presign", "/healthz"):
-        response, result = harness.call("GET", path, query={"key": "reports/a"}, headers=ALICE)
-        assert response.status == 500 and result["error"]["code"] == "ConfigError"
-        assert variable in result["error"]["message"]
+    response, result = harness.call("GET", "/presign", query={"key": "reports/a"}, headers=ALICE)
+    assert response.status == 500 and result["error"]["code"] == "ConfigError"
+    assert variable in result["error"]["message"]
+    response, result = harness.call("GET", "/healthz")  # a platform health check sees it, and nothing more
+    assert response.status == 503 and result == {"status": "misconfigured"}
     assert JWT_SECRET not in harness.audit.getvalue()
 
 

@@ -1,10 +1,12 @@
 """The one HTTP error boundary every app answers through, its batch loop and its refusal log line.
 
     answer(request, audit, route)   run the app's route; a PresignError becomes its JSON error and one
-                                    "refused" line, anything else a 500 whose log line names only its type
+                                    "refused" line, anything else a 500 whose log line names only its type;
+                                    every answer carries our request id in ``X-Request-Id``
     batch(call, audit, body, item)  ``{"items": [...]}`` in, one result or error per item, in order
     Api                             the base of the presign and links apps: the gate, the boundary, CORS
-    BrokenApp                       what a function whose configuration is wrong answers with
+    BrokenApp                       what a function whose configuration is wrong answers with: 500
+                                    ConfigError, and 503 ``{"status": "misconfigured"}`` on /healthz
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from shared.auth.authenticator import Authenticator, Principal
 from shared.auth.policy import Policy
 from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.http.cors import CorsOrigins, preflight, with_cors
-from shared.http.messages import HttpRequest, HttpResponse, error_body, error_response, json_response
+from shared.http.messages import ERROR_HEADERS, HttpRequest, HttpResponse, error_body, error_response, json_response
 from shared.http.routing import error_headers, route_methods
 from shared.oss.issuer import Issuer
 
@@ -28,6 +30,7 @@ else:
     Protocol = object  # the protocol is for the type checker; at run time a plain base class
 
 MAX_BATCH = 1000
+HEALTH_PATHS = ("/healthz", "/healthz/")
 REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -51,21 +54,25 @@ def answer(request: HttpRequest, audit: AuditLog, route: Callable[[Call], HttpRe
     """Answer one request through ``route``; every failure becomes its JSON error, never a traceback."""
     call = Call(request)
     try:
-        return route(call)
+        response = route(call)
     except PresignError as error:
         refused(audit, call, error)
         return error_response(error, request.request_id, error_headers(error))
     except Exception as error:  # a bug: log its type only (its text may hold request data)
-        audit.write("error", request_id=request.request_id, error=type(error).__name__)
+        audit.write("error", request_id=request.request_id, client_request_id=request.client_request_id,
+                    error=type(error).__name__)
         return error_response(PresignError("internal error"), request.request_id)
+    response.headers["X-Request-Id"] = request.request_id
+    return response
 
 
 def refused(audit: AuditLog, call: Call, error: PresignError, *, item: int | None = None) -> None:
     """The one log line of a refusal: status, code, the precise reason, who asked and for what."""
     request = call.request
-    audit.write("refused", request_id=request.request_id, status=error.status, code=error.code,
-                reason=error.detail or error.message, principal=call.principal.name if call.principal else None,
-                method=request.method[:16], path=request.path[:256], client_ip=request.client_ip, item=item)
+    audit.write("refused", request_id=request.request_id, client_request_id=request.client_request_id,
+                status=error.status, code=error.code, reason=error.detail or error.message,
+                principal=call.principal.name if call.principal else None, method=request.method[:16],
+                path=request.path[:256], client_ip=request.client_ip, item=item)
 
 
 def batch(call: Call, audit: AuditLog, body: Mapping[str, object],
@@ -132,14 +139,19 @@ def adapter_refusal(app: App, origin: str | None, response: HttpResponse) -> Htt
 
 
 class BrokenApp:
-    """What a function with a configuration error runs: every request gets the same 500 ConfigError."""
+    """What a function with a configuration error runs: every request gets the same 500 ConfigError, and a
+    health check 503, so that the platform sees the instance is not fit to serve."""
 
     def __init__(self, error: PresignError, audit: AuditLog) -> None:
         self.error = error
         self.audit = audit
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        """Answer 500 ConfigError, naming the variable, never its value."""
-        self.audit.write("refused", request_id=request.request_id, status=500, code=self.error.code,
-                         reason=self.error.message)
+        """Answer 500 ConfigError naming the variable, never its value; /healthz 503 naming nothing."""
+        health = request.path in HEALTH_PATHS and request.method in ("GET", "HEAD")
+        self.audit.write("refused", request_id=request.request_id, client_request_id=request.client_request_id,
+                         status=503 if health else self.error.status, code=self.error.code, reason=self.error.message)
+        if health:
+            headers = {**ERROR_HEADERS, "X-Request-Id": request.request_id}
+            return json_response(503, {"status": "misconfigured"}, headers)
         return error_response(self.error, request.request_id)

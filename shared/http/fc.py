@@ -6,8 +6,11 @@ with ``x-fc-`` (the platform reserves them). The shapes differ:
 
 - FC 3.0: ``rawPath`` (URL-encoded), ``requestContext.http.method`` and ``.sourceIp``,
   ``requestContext.requestId``, ``queryParameters`` with repeated values joined by commas.
-- API Gateway: ``path``, ``httpMethod``, ``queryParameters``, the request id in ``X-Ca-Request-Id``
-  and the client address in the first entry of ``X-Forwarded-For`` (set by the gateway).
+- API Gateway: ``path``, ``httpMethod``, ``queryParameters``, and the client address in the first
+  entry of ``X-Forwarded-For`` (set by the gateway).
+
+The request id is the platform's: the context's, else FC 3.0's ``requestContext.requestId``, else a
+fresh one. Request-id headers (``X-Request-Id``, ``X-Ca-Request-Id``) are only logged.
 
 ``isBase64Encoded`` may be a bool or the string ``"true"``.
 """
@@ -21,19 +24,20 @@ from shared.errors import InvalidArgument, PayloadTooLarge, PresignError
 from shared.fields import json_event
 from shared.http.api import App, adapter_refusal
 from shared.http.limits import check_head
-from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response
+from shared.http.messages import MAX_BODY_BYTES, HttpRequest, HttpResponse, error_response, new_request_id
 
 
 def serve_fc_event(app: App, event: object, context: object = None) -> dict[str, object]:
     """Answer one FC 3.0 or API Gateway event, under its invocation context, with the dict both expect."""
+    platform_request_id = request_id_of(context)
     with invocation(context):
         try:
             request = request_from_event(event)
         except PresignError as error:
             return response_to_event(adapter_refusal(app, _origin_of(event), error_response(
-                error, request_id_of(context))))
-        if not request.request_id:
-            request.request_id = request_id_of(context)
+                error, platform_request_id or new_request_id())))
+        if platform_request_id:
+            request.request_id = platform_request_id
         return response_to_event(app.handle(request))
 
 
@@ -101,7 +105,7 @@ def _from_fc3(event: Mapping[str, object]) -> HttpRequest:
         _decoded_path(_text(event.get("rawPath") or http.get("path") or "/", "rawPath")),
         query=_query(event.get("queryParameters")), headers=headers, body=_body(event),
         client_ip=_text(http.get("sourceIp") or "", "requestContext.http.sourceIp"),
-        request_id=_text(context.get("requestId") or "", "requestContext.requestId"),
+        request_id=_text(context.get("requestId") or "", "requestContext.requestId") or None,
     )
 
 
@@ -111,7 +115,7 @@ def _from_api_gateway(event: Mapping[str, object]) -> HttpRequest:
     return HttpRequest(
         _text(event["httpMethod"], "httpMethod"), _text(event["path"], "path"),
         query=_query(event.get("queryParameters")), headers=headers, body=_body(event),
-        client_ip=forwarded.split(",")[0].strip(), request_id=headers.get("x-ca-request-id", ""),
+        client_ip=forwarded.split(",")[0].strip(),
     )
 
 

@@ -14,6 +14,7 @@ from shared.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from shared.fields import unique_names
 from shared.http.messages import HttpRequest
 
 
@@ -34,12 +35,14 @@ def match_route(request: HttpRequest, routes: Mapping[str, tuple[str, ...]]) -> 
 
 
 def json_object(request: HttpRequest) -> dict[str, object]:
-    """The body as a JSON object: 415 unless sent as application/json, 400 unless valid."""
+    """The body as a JSON object: 415 unless sent as application/json, 400 unless valid (a name given twice in
+    one object is invalid: which of the two a reader takes differs between parsers)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     try:
-        given = json.loads(request.body.decode("utf-8"), parse_constant=_no_constants)
+        given = json.loads(request.body.decode("utf-8"), parse_constant=_no_constants,
+                           object_pairs_hook=unique_names)
     except UnicodeDecodeError:
         raise InvalidArgument("body", "body is not valid UTF-8") from None
     except ValueError as exc:

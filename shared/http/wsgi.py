@@ -3,7 +3,6 @@ functions-framework (whose Flask request carries the WSGI environ)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Protocol, cast
@@ -12,7 +11,7 @@ from urllib.parse import unquote_to_bytes
 from shared.errors import InvalidArgument, PresignError
 from shared.http.api import App, adapter_refusal
 from shared.http.limits import check_environ, declared_length, is_streamed, read_bounded
-from shared.http.messages import HttpRequest, HttpResponse, error_response
+from shared.http.messages import HttpRequest, HttpResponse, error_response, new_request_id
 
 
 class FlaskRequest(Protocol):
@@ -45,12 +44,13 @@ def _answer(app: App, environ: Mapping[str, object]) -> HttpResponse:
         request = request_from_environ(environ)
     except PresignError as error:
         origin = environ.get("HTTP_ORIGIN")
-        return adapter_refusal(app, str(origin) if origin else None, error_response(error, ""))
+        return adapter_refusal(app, str(origin) if origin else None, error_response(error, new_request_id()))
     return app.handle(request)
 
 
 def request_from_environ(environ: Mapping[str, object]) -> HttpRequest:
-    """Adapt a WSGI environ; reads at most MAX_BODY_BYTES of body (413 beyond)."""
+    """Adapt a WSGI environ; reads at most MAX_BODY_BYTES of body (413 beyond). The request id is a fresh one:
+    any a caller sends (X-Request-Id, X-Fc-Request-Id) is only logged, as ``client_request_id``."""
     headers = {key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items()
                if key.startswith("HTTP_")}
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -60,7 +60,6 @@ def request_from_environ(environ: Mapping[str, object]) -> HttpRequest:
         str(environ.get("REQUEST_METHOD", "GET")), _path(environ),
         query=parse_query(str(environ.get("QUERY_STRING", ""))), headers=headers, body=_read_body(environ),
         client_ip=str(environ.get("REMOTE_ADDR", "")),
-        request_id=headers.get("x-fc-request-id") or headers.get("x-request-id") or secrets.token_hex(8),
     )
 
 

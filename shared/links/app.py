@@ -31,7 +31,7 @@ from shared.auth.policy import Policy
 from shared.clock import iso8601
 from shared.errors import AccessDenied, InvalidArgument, InvalidLink, MethodNotAllowed, PresignError
 from shared.http.api import REDIRECT_HEADERS, Api, Call, batch
-from shared.http.messages import HttpRequest, HttpResponse, error_response, json_response
+from shared.http.messages import ERROR_HEADERS, HttpRequest, HttpResponse, error_response, json_response
 from shared.http.routing import error_headers, json_object, match_route
 from shared.links.request import LinkRequest
 from shared.links.revocation import Revocation
@@ -95,7 +95,8 @@ class LinksApp(Api):
                                      "expires_at": iso8601(link.expires_at)}
         if grant.max_link_ttl < order.ttl:
             result["ttl_capped_by"] = "policy"
-        self.audit.write("link_created", request_id=request.request_id, principal=principal.name,
+        self.audit.write("link_created", request_id=request.request_id, client_request_id=request.client_request_id,
+                         principal=principal.name,
                          bucket=link.bucket, key=link.key, link_id=link.link_id, kid=self.signer.kid,
                          expires_at=result["expires_at"], ttl_capped_by=result.get("ttl_capped_by"),
                          url_expires=url_expires, client_ip=request.client_ip, rule=grant.rule)
@@ -152,7 +153,8 @@ class LinksApp(Api):
 
     def _followed(self, request: HttpRequest, link: Link, issued: IssuedUrl, revocation_note: str | None) -> None:
         url = issued.presigned
-        self.audit.write("link_followed", request_id=request.request_id, link_id=link.link_id, bucket=link.bucket,
+        self.audit.write("link_followed", request_id=request.request_id, client_request_id=request.client_request_id,
+                         link_id=link.link_id, bucket=link.bucket,
                          key=link.key, principal=link.principal, method=url.method,
                          expires_at=iso8601(url.expires_at), expires_in=url.expires, capped_by=issued.capped_by,
                          client_ip=request.client_ip, url_sha256=url_digest(url.url), revocation=revocation_note)
@@ -173,7 +175,7 @@ class LinksApp(Api):
 
     def _link_error(self, request: HttpRequest, error: PresignError) -> HttpResponse:
         """A small HTML page for browsers, the JSON error otherwise; never cached; no body for HEAD."""
-        headers = {"Referrer-Policy": "no-referrer", **error_headers(error)}
+        headers = {"Referrer-Policy": "no-referrer", **ERROR_HEADERS, **error_headers(error)}
         if "text/html" in request.headers.get("accept", "").lower():
             response = HttpResponse(error.status, {"Content-Type": "text/html; charset=utf-8",
                                                    "Cache-Control": "no-store", **headers}, error_page(error))
@@ -185,7 +187,8 @@ class LinksApp(Api):
 
     def _link_refused(self, request: HttpRequest, token: str, link: Link | None, error: PresignError) -> None:
         link_id = link.link_id if link is not None else getattr(error, "link_id", None)
-        self.audit.write("link_refused", request_id=request.request_id, status=error.status, code=error.code,
+        self.audit.write("link_refused", request_id=request.request_id, client_request_id=request.client_request_id,
+                         status=error.status, code=error.code,
                          reason=error.detail or error.message, link_id=link_id,
                          principal=link.principal if link is not None else None, token_sha256=url_digest(token),
                          method=request.method[:16], client_ip=request.client_ip)
@@ -201,5 +204,5 @@ def error_page(error: PresignError) -> bytes:
     if error.status == 404:
         title, text = "Link not found", _NOT_FOUND_TEXT
     else:
-        title, text = "Link unavailable", html.escape(error.message)
+        title, text = "Link unavailable", html.escape(error.public_message)
     return _PAGE.format(title=title, text=text).encode("utf-8")

@@ -97,9 +97,10 @@ class PresignApp(Api):
         }
         if issued.capped_by:
             result["expires_capped_by"] = issued.capped_by
-        self.audit.write("issued", request_id=request.request_id, principal=principal.name, bucket=order.bucket,
-                         key=order.key, method=url.method, expires_at=result["expires_at"],
-                         client_ip=request.client_ip, url_sha256=url_digest(url.url), rule=grant.rule)
+        self.audit.write("issued", request_id=request.request_id, client_request_id=request.client_request_id,
+                         principal=principal.name, bucket=order.bucket, key=order.key, method=url.method,
+                         expires_at=result["expires_at"], client_ip=request.client_ip, url_sha256=url_digest(url.url),
+                         rule=grant.rule)
         return result
 
     def _issue_form(self, request: HttpRequest, principal: Principal, given: Mapping[str, object]) -> dict[str, object]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from events import fc3_event
 from http_servers import WsgiApp
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, environment
 from stubs_credentials import FakeClock
@@ -26,6 +27,7 @@ from shared.credentials import Credentials
 from shared.credentials.provider import CredentialsProvider
 from shared.credentials.sources import ExplicitSource
 from shared.devtools.local_oss import LocalOss
+from shared.http.fc import serve_fc_event
 from shared.http.wsgi import serve_wsgi
 from shared.oss.post_policy import policy_signature
 from shared.oss.signer import presign
@@ -373,3 +375,29 @@ def test_end_to_end_the_form_expires(local: Served, bucket: LocalOss, clock: Fak
     answer = upload(form, b"late")
     assert (answer.status_code, error_of(answer)["Code"]) == (403, "AccessDenied"), answer.text
     assert "expired" in error_of(answer)["Message"].lower()
+
+
+def test_end_to_end_on_function_compute_with_the_function_roles_credentials(bucket: LocalOss,
+                                                                           clock: FakeClock) -> None:
+    """As deployed: an FC 3.0 HTTP trigger event, signed with the invocation context's STS credentials."""
+
+    class Context:
+        request_id = "fc-req-1"
+
+        class credentials:
+            access_key_id = STS.access_key_id
+            access_key_secret = STS.access_key_secret
+            security_token = STS.security_token
+
+    app = build_presign_app(environment(PRESIGN_POLICY=json.dumps(POLICY), OSS_ENDPOINT=bucket.endpoint),
+                            clock=clock, audit_stream=io.StringIO())
+    event = fc3_event("POST", "/presign/post", headers={**ALICE, "Content-Type": "application/json"},
+                      body=json.dumps({"key_prefix": "inbox/alice/fc/", "max_size": 64}))
+    answer = serve_fc_event(app, event, Context())
+    assert answer["statusCode"] == 200, answer["body"]
+    form = json.loads(str(answer["body"]))
+    assert form["fields"]["x-oss-security-token"] == STS.security_token
+    assert upload(form, b"from the function role", filename="role.txt").status_code == 204
+    assert stored(bucket, "inbox/alice/fc/role.txt").content == b"from the function role"
+    too_large = upload(form, b"x" * 65, filename="big.txt")
+    assert (too_large.status_code, error_of(too_large)["Code"]) == (400, "EntityTooLarge")

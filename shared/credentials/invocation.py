@@ -81,7 +81,20 @@ class InvocationFirst:
 
 def invocation_first(environ: Mapping[str, str], *, clock: Callable[[], datetime],
                      session: object = None) -> CredentialsProvider:
-    """The invocation's FC context first, then the cached default chain."""
+    """The invocation's FC context first, then the cached default chain.
+
+    With ``ALIBABA_CLOUD_ROLE_ARN`` asking for AssumeRole, the role is assumed with those credentials
+    (the invocation's, else the chain's), as the chain alone would: the role is never skipped.
+    """
     from shared.credentials.chain import default_provider  # the whole chain: only when a function is built
 
+    if environ.get("ALIBABA_CLOUD_ROLE_ARN", "").strip():
+        from shared.credentials.cache import CredentialsCache
+        from shared.credentials.sts import AssumeRoleSource, wants_assume_role
+
+        if wants_assume_role(environ):
+            plain = {name: value for name, value in environ.items() if name != "ALIBABA_CLOUD_ROLE_ARN"}
+            base = InvocationFirst(default_provider(plain, session=session, clock=clock))
+            role = AssumeRoleSource.from_environ(environ, base, session=session, clock=clock)
+            return CredentialsCache(role, clock=clock)
     return InvocationFirst(default_provider(environ, session=session, clock=clock))

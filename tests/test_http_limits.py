@@ -390,3 +390,43 @@ def test_a_head_sent_slowly_but_whole_is_answered_and_a_half_head_then_a_close_h
         client.sendall(request[:30])
     assert requests.get(f"{container.base}/presign", params={"key": "reports/a"}, headers=HEADERS,
                         timeout=ANSWER_WAIT).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def quick() -> Iterator[Server]:
+    """The container command with the worker's timeouts cut to 0.5 s (tests/gunicorn_quick_worker.py)."""
+    port = free_port()
+    command = [*gunicorn_command(port), "--worker-class", "gunicorn_quick_worker.QuickWorker"]
+    yield from start(command, port, FUNCTION_TARGET="presign", PYTHONPATH=f"{ROOT}:{ROOT / 'tests'}",
+                     FUNCTION_SOURCE=str(ROOT / "functions/presign/main.py"))
+
+
+def closed_within(client: socket.socket, seconds: float) -> bool:
+    """Whether the server closes the connection within ``seconds`` (a bounded wait), reading what it sends."""
+    client.settimeout(seconds)
+    try:
+        while client.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except OSError:
+        pass  # reset: closed too
+    return True
+
+
+def test_a_head_not_whole_within_the_head_timeout_is_dropped(quick: Server) -> None:
+    address = ("127.0.0.1", quick.port)
+    with socket.create_connection(address) as idle, socket.create_connection(address) as trickler:
+        trickler.sendall(b"GET /presign HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert closed_within(idle, 5.0) and closed_within(trickler, 5.0)
+    assert requests.get(f"{quick.base}/presign", params={"key": "reports/a"}, headers=HEADERS,
+                        timeout=ANSWER_WAIT).status_code == 200
+
+
+def test_a_body_that_stops_arriving_is_refused_once_a_read_waits_past_the_io_timeout(quick: Server) -> None:
+    head = post_head(100).replace(b"Host:", f"X-Api-Key: {API_KEY}\r\nHost:".encode())
+    with socket.create_connection(("127.0.0.1", quick.port), timeout=5) as client:
+        client.sendall(head + b'{"items": [')
+        answer = read_answer(client, time.monotonic() + 5)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["message"].startswith("the request body stopped")

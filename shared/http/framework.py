@@ -3,11 +3,12 @@
     guard_framework_app()   called by a ``main.py`` while functions-framework loads it (inside the app's context):
                             puts ``limit_wsgi`` in front of the app, sets Flask's MAX_CONTENT_LENGTH and answers
                             the framework's own errors (its 413, the 404 of ``/robots.txt``) in the JSON shape
-    limit_wsgi(app)         WSGI middleware: 414/431/400/413 from the request head alone, a chunked body read
-                            here (at most MAX_BODY_BYTES) and handed on with its length
+    limit_wsgi(app)         WSGI middleware: 414/431/400/413 from the request head alone; a body within the
+                            limit (by Content-Length, or chunked) read here and handed on in memory
 
 functions-framework reads the whole body in an ``after_request`` hook, after our answer: refused here, a body
-over the limit is never read, and gunicorn closes the connection instead of draining it.
+over the limit is never read (gunicorn closes the connection instead of draining it), and a body within it is
+read once, here, where a client that stops sending it gets a 400 rather than the framework's 500.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ def limit_wsgi(app: WsgiApp, *, bodies: bool = True) -> WsgiApp:
     def limited(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             check_environ(environ)
-            if bodies and declared_length(environ) is None and is_streamed(environ):
-                body = read_bounded(environ["wsgi.input"])
+            length = declared_length(environ) if bodies else None
+            if length is not None or (bodies and is_streamed(environ)):
+                stream = environ["wsgi.input"]
+                body = stream.read(length) if length is not None else read_bounded(stream)
                 environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
                 environ.pop("HTTP_TRANSFER_ENCODING", None)
         except PresignError as error:

@@ -63,6 +63,9 @@ def raw_error(error: PresignError) -> bytes:
 class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type information
     """gthread whose main loop gathers request heads (bounded in time and size) before a thread takes them."""
 
+    head_timeout = HEAD_TIMEOUT
+    io_timeout = IO_TIMEOUT
+
     def accept(self, listener: socket.socket) -> None:
         """Accept one connection and wait for its head in the poller, not in a thread."""
         if self.cfg.is_ssl:
@@ -97,7 +100,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
 
     def _await_head(self, conn: TConn) -> None:
         conn.head = bytearray()
-        conn.timeout = time.monotonic() + HEAD_TIMEOUT  # murder_pending closes it then: the deque stays in order
+        conn.timeout = time.monotonic() + self.head_timeout  # murder_pending closes it then: the deque stays in order
         conn.sock.setblocking(False)
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_bytes, conn))
@@ -146,7 +149,7 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
 
     def handle_request(self, req: object, conn: TConn) -> object:
         """Serve one parsed request, every read of its body and write of its answer bounded by IO_TIMEOUT."""
-        conn.sock.settimeout(IO_TIMEOUT)
+        conn.sock.settimeout(self.io_timeout)
         return super().handle_request(req, conn)
 
     def handle_error(self, req: object, client: socket.socket, addr: object, exc: BaseException) -> None:

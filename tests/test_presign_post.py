@@ -401,3 +401,14 @@ def test_end_to_end_on_function_compute_with_the_function_roles_credentials(buck
     assert stored(bucket, "inbox/alice/fc/role.txt").content == b"from the function role"
     too_large = upload(form, b"x" * 65, filename="big.txt")
     assert (too_large.status_code, error_of(too_large)["Code"]) == (400, "EntityTooLarge")
+
+
+def test_a_page_on_a_listed_origin_may_ask_for_a_form(serve: Callable[..., Served]) -> None:
+    api = serve(PRESIGN_CORS_ORIGINS="https://app.example.com")
+    preflight = requests.options(f"{api.base}/presign/post", timeout=TIMEOUT, headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-api-key, content-type"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Methods"] == "POST"
+    answer = api.post({"key": "inbox/alice/a"}, headers={**ALICE, "Origin": "https://app.example.com"})
+    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "https://app.example.com"

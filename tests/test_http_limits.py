@@ -84,9 +84,10 @@ class Server:
         return int(kib) * 1024
 
 
-def start(command: list[str], port: int, **env: str) -> Iterator[Server]:
+def start(command: list[str], port: int, log: Path | None = None, **env: str) -> Iterator[Server]:
     full_env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **environment(), **env}
-    process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    output = open(log, "wb") if log else subprocess.DEVNULL  # closed with the process
+    process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=output, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
         wait_for_port(port, process)
@@ -98,20 +99,27 @@ def start(command: list[str], port: int, **env: str) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+        if log:
+            output.close()  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")
-def framework() -> Iterator[Server]:
+def framework_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("framework") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def framework(framework_log: Path) -> Iterator[Server]:
     """``functions-framework --target presign --source functions/presign/main.py``, as it really runs."""
     port = free_port()
-    yield from start(functions_framework_command("functions/presign/main.py", "presign", port), port)
+    yield from start(functions_framework_command("functions/presign/main.py", "presign", port), port, framework_log)
 
 
 @pytest.fixture(scope="module")
 def container() -> Iterator[Server]:
     """The same app under gunicorn with our config (the README's container command)."""
     port = free_port()
-    yield from start(gunicorn_command(port), port, FUNCTION_TARGET="presign",
+    yield from start(gunicorn_command(port), port, None, FUNCTION_TARGET="presign",
                      FUNCTION_SOURCE=str(ROOT / "functions/presign/main.py"))
 
 
@@ -208,6 +216,17 @@ def test_a_header_block_over_32_kib_is_refused_431(base: str) -> None:
                  431, "HeadersTooLarge")
     fewer = {**HEADERS, **{f"X-Pad-{index}": "p" * 4000 for index in range(7)}}
     assert requests.get(f"{base}/presign", params={"key": "reports/a"}, headers=fewer, timeout=10).status_code == 200
+
+
+def test_each_refusal_in_front_of_the_framework_writes_one_log_line(framework: Server, framework_log: Path) -> None:
+    answer = requests.get(f"{framework.base}/presign?key=reports/secret-ish&pad={'z' * MAX_QUERY_BYTES}", timeout=10)
+    request_id = answer.json()["error"]["request_id"]
+    deadline = time.monotonic() + 5
+    while request_id not in framework_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = [json.loads(line) for line in framework_log.read_text().splitlines() if request_id in line]
+    assert len(lines) == 1 and lines[0]["event"] == "refused" and lines[0]["code"] == "UriTooLong"
+    assert lines[0]["status"] == 414 and lines[0]["path"] == "/presign" and "zzz" not in json.dumps(lines[0])
 
 
 def test_the_container_config_answers_a_long_header_line_and_request_line_in_json(container: Server) -> None:
@@ -397,7 +416,7 @@ def quick() -> Iterator[Server]:
     """The container command with the worker's timeouts cut to 0.5 s (tests/gunicorn_quick_worker.py)."""
     port = free_port()
     command = [*gunicorn_command(port), "--worker-class", "gunicorn_quick_worker.QuickWorker"]
-    yield from start(command, port, FUNCTION_TARGET="presign", PYTHONPATH=f"{ROOT}:{ROOT / 'tests'}",
+    yield from start(command, port, None, FUNCTION_TARGET="presign", PYTHONPATH=f"{ROOT}:{ROOT / 'tests'}",
                      FUNCTION_SOURCE=str(ROOT / "functions/presign/main.py"))
 
 

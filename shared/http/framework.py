@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from shared.audit import AuditLog
+from shared.clock import utc_now
 from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, PresignError
 from shared.http.limits import check_environ, declared_length, is_streamed, read_bounded
-from shared.http.messages import MAX_BODY_BYTES, error_response
+from shared.http.messages import MAX_BODY_BYTES, HttpResponse, error_response
 from shared.http.wsgi import respond
 
 StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]  # Any: PEP 3333's environ values
 
 
-def limit_wsgi(app: WsgiApp, *, bodies: bool = True) -> WsgiApp:
+def limit_wsgi(app: WsgiApp, *, bodies: bool = True, audit: AuditLog | None = None) -> WsgiApp:
     """Wrap a WSGI app so that no request over a limit reaches it, and no body is read past MAX_BODY_BYTES;
-    ``bodies=False`` leaves the body to an app that bounds it itself once it knows who asks (``/invoke``)."""
+    ``bodies=False`` leaves the body to an app that bounds it itself once it knows who asks (``/invoke``).
+    Each refusal writes the one "refused" log line (to stderr unless ``audit`` says otherwise)."""
+    log = audit or AuditLog(utc_now)
 
     def limited(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -41,13 +45,22 @@ def limit_wsgi(app: WsgiApp, *, bodies: bool = True) -> WsgiApp:
                 environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
                 environ.pop("HTTP_TRANSFER_ENCODING", None)
         except PresignError as error:
-            return respond(error_response(error, _request_id()), start_response)
+            return respond(_refusal(log, environ, error), start_response)
         except OSError:  # the client stopped sending its body (the server's socket timeout) or went away
             stalled = InvalidArgument("body", "the request body stopped arriving before its end")
-            return respond(error_response(stalled, _request_id()), start_response)
+            return respond(_refusal(log, environ, stalled), start_response)
         return app(environ, start_response)
 
     return limited
+
+
+def _refusal(audit: AuditLog, environ: Mapping[str, object], error: PresignError) -> HttpResponse:
+    """The refusal's answer and its log line (no principal: nobody was authenticated yet)."""
+    request_id = _request_id()
+    audit.write("refused", request_id=request_id, status=error.status, code=error.code, reason=error.message,
+                method=str(environ.get("REQUEST_METHOD", ""))[:16], path=str(environ.get("PATH_INFO", ""))[:256],
+                client_ip=str(environ.get("REMOTE_ADDR", "")))
+    return error_response(error, request_id)
 
 
 def guard_framework_app(*, bodies: bool = True) -> None:

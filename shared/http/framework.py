@@ -14,7 +14,6 @@ read once, here, where a client that stops sending it gets a 400 rather than the
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,7 +21,7 @@ from shared.audit import AuditLog
 from shared.clock import utc_now
 from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, PresignError
 from shared.http.limits import check_environ, declared_length, is_streamed, read_bounded
-from shared.http.messages import MAX_BODY_BYTES, HttpResponse, error_response
+from shared.http.messages import MAX_BODY_BYTES, HttpResponse, error_response, new_request_id
 from shared.http.wsgi import respond
 
 StartResponse = Callable[..., object]
@@ -56,7 +55,7 @@ def limit_wsgi(app: WsgiApp, *, bodies: bool = True, audit: AuditLog | None = No
 
 def _refusal(audit: AuditLog, environ: Mapping[str, object], error: PresignError) -> HttpResponse:
     """The refusal's answer and its log line (no principal: nobody was authenticated yet)."""
-    request_id = _request_id()
+    request_id = new_request_id()
     audit.write("refused", request_id=request_id, status=error.status, code=error.code, reason=error.message,
                 method=str(environ.get("REQUEST_METHOD", ""))[:16], path=str(environ.get("PATH_INFO", ""))[:256],
                 client_ip=str(environ.get("REMOTE_ADDR", "")))
@@ -90,10 +89,5 @@ def framework_error(error: Exception) -> tuple[bytes, int, dict[str, str]]:
         refusal = InvalidArgument("request", "the request is malformed")
     else:
         refusal = PresignError("internal error")
-    response = error_response(refusal, _request_id())
+    response = error_response(refusal, new_request_id())
     return response.body, response.status, response.headers
-
-
-def _request_id() -> str:
-    """A fresh request id for an answer given before any app saw the request."""
-    return os.urandom(16).hex()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import io
-import os
 import selectors
 import socket
 import time
@@ -35,7 +34,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-
 
 from shared.errors import HeadersTooLarge, InvalidArgument, PresignError, UriTooLong
 from shared.http.limits import MAX_HEAD_BYTES, MAX_REQUEST_LINE_BYTES
-from shared.http.messages import error_response
+from shared.http.messages import error_response, new_request_id
 
 HEAD_TIMEOUT = 10.0  # seconds from the accept (or the last answer) to the end of the request head
 IO_TIMEOUT = 10.0  # seconds one read of the body, or one write of the answer, may wait on the client
@@ -53,7 +52,7 @@ def head_refusal(head: bytes | bytearray) -> PresignError | None:
 
 def raw_error(error: PresignError) -> bytes:
     """A whole HTTP/1.1 answer in the JSON error shape, for a request that never reached the app."""
-    response = error_response(error, _request_id())
+    response = error_response(error, new_request_id())
     lines = [f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}", "Connection: close",
              *(f"{name}: {value}" for name, value in response.headers.items()),
              f"Content-Length: {len(response.body)}"]
@@ -170,8 +169,3 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
             util.write_nonblock(client, raw_error(refusal))
         except OSError:
             self.log.debug("Failed to send error message.")
-
-
-def _request_id() -> str:
-    """A fresh request id for an answer given before any app saw the request."""
-    return os.urandom(16).hex()

@@ -8,6 +8,8 @@ import base64
 import hashlib
 import io
 import json
+import random
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -412,3 +414,70 @@ def test_a_page_on_a_listed_origin_may_ask_for_a_form(serve: Callable[..., Serve
     assert preflight.headers["Access-Control-Allow-Methods"] == "POST"
     answer = api.post({"key": "inbox/alice/a"}, headers={**ALICE, "Origin": "https://app.example.com"})
     assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+FUZZ_FIELDS = ["key", "key_prefix", "bucket", "content_type", "max_size", "expires", "success_action_status", "meta"]
+FUZZ_UNKNOWN = ["method", "min_size", "x-oss-meta-a", "policy", "x-oss-signature"]
+FUZZ_ATOMS = ["inbox/alice/", "inbox/alice/a.pdf", "inbox/", "inbox/alicex/", "inbox/alice/../x", "forms/a.pdf",
+              "forms/", "big/", "big/a", "uploads/alice/a", "", "/", "${filename}", "inbox/alice/${filename}", "$",
+              "image/", "image/*", "text/html", "a" * 1100, "\r\n", "\x00", "é😀", 0, 1, -1, 200, 201, 204, 1.5,
+              MIB, 5 << 30, (5 << 30) + 1, 10**25, True, None, [], {"owner": "x"}, {"a b": "c"}, "examplebucket"]
+
+
+def _fuzz_body(rng: random.Random) -> object:
+    body = {rng.choice(FUZZ_FIELDS if rng.random() < 0.95 else FUZZ_UNKNOWN): rng.choice(FUZZ_ATOMS)
+            for _ in range(rng.randint(0, 4))}
+    if rng.random() < 0.6:
+        body.pop("key_prefix" if rng.random() < 0.5 else "key", None)
+        body[rng.choice(["key", "key_prefix"])] = rng.choice(FUZZ_ATOMS[:14])
+    return body if rng.random() < 0.95 else rng.choice([[], "text", 7])
+
+
+def _allowed_scope(condition: list[Any]) -> int | None:
+    """The most bytes a POST rule of POLICY lets a form with this key condition upload; None if none allows it."""
+    operator, _, value = condition
+    if value.startswith("inbox/alice/") and ".." not in value.split("/"):
+        return MIB
+    if value.startswith("big/"):
+        return 100 * MIB
+    return MIB * 100 if operator == "eq" and value.startswith("forms/") and value.endswith(".pdf") else None
+
+
+def _keep_status(started: list[str], status: str, headers: list[tuple[str, str]]) -> None:
+    started.append(status)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fuzz_every_form_stays_inside_the_policy(seed: int, clock: FakeClock) -> None:
+    """Random bodies: a documented status with the JSON error shape, and every form answered is one the policy
+    allows: its key condition under a POST rule, its size within that rule's cap, its life within max_expires."""
+    app = build_presign_app(environment(PRESIGN_POLICY=json.dumps(POLICY)), clock=clock, audit_stream=io.StringIO())
+    rng = random.Random(seed)
+    issued = 0
+    deadline = time.monotonic() + 8
+    for _ in range(800):
+        if time.monotonic() > deadline:
+            break
+        raw = json.dumps(_fuzz_body(rng)).encode()
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/presign/post", "CONTENT_TYPE": "application/json",
+                   "CONTENT_LENGTH": str(len(raw)), "wsgi.input": io.BytesIO(raw), "HTTP_X_API_KEY": API_KEY,
+                   "REMOTE_ADDR": "198.51.100.9"}
+        started: list[str] = []
+        body = json.loads(b"".join(serve_wsgi(app, environ, partial(_keep_status, started))))
+        status = int(started[0].split()[0])
+        assert status in (200, 400, 403), (raw, body)
+        if status != 200:
+            assert set(body["error"]) == {"code", "message", "request_id"}
+            continue
+        issued += 1
+        document = json.loads(base64.b64decode(body["fields"]["policy"]))
+        (key_condition,) = [c for c in document["conditions"] if isinstance(c, list) and c[1] == "$key"]
+        cap = _allowed_scope(key_condition)
+        assert cap is not None, raw
+        (size,) = [c for c in document["conditions"] if isinstance(c, list) and c[0] == "content-length-range"]
+        assert size[1] == 0 and 1 <= size[2] <= cap and size[2] == body["max_size"]
+        limit = 3600 if key_condition[2].startswith("inbox/alice/") else 604800
+        assert datetime.fromisoformat(document["expiration"].replace("Z", "+00:00")) <= NOW + timedelta(seconds=limit)
+        named = {next(iter(c)) if isinstance(c, dict) else str(c[1]).lstrip("$") for c in document["conditions"]}
+        assert set(body["fields"]) - {"policy", "x-oss-signature"} <= named  # every field sent is bound
+    assert issued > 20  # the fuzzer reaches the signing path (about 40 forms a seed)

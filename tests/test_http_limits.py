@@ -449,3 +449,7 @@ def test_a_body_that_stops_arriving_is_refused_once_a_read_waits_past_the_io_tim
         answer = read_answer(client, time.monotonic() + 5)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["message"].startswith("the request body stopped")
+
+
+def test_the_frameworks_own_errors_take_the_json_shape(server: Server) -> None:
+    assert_error(requests.get(f"{server.base}/robots.txt", timeout=10), 404, "NotFound")  # functions-framework's

@@ -274,6 +274,12 @@ def refused(answer: requests.Response, status: int, code: str) -> str:
     return str(error["message"])
 
 
+def test_invoke_errors_say_nosniff(token_server: tuple[str, Path]) -> None:
+    base, _ = token_server
+    for answer in (invoke(base, oss_event(INVOICE[0]), {}), requests.get(f"{base}/invoke", timeout=10)):
+        assert answer.status_code in (401, 404) and answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def link_of(link: str) -> dict[str, str]:
     """A delivered link's query."""
     return dict(parse_qsl(urlsplit(link).query))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 from shared.credentials.invocation import invocation, request_id_of
 from shared.errors import InvalidArgument, PresignError, Unauthenticated
 from shared.http.limits import declared_length, is_streamed, read_bounded
-from shared.http.messages import HttpResponse, error_body, json_response
+from shared.http.messages import ERROR_HEADERS, HttpResponse, error_body, json_response
 from shared.object_created.invoke_access import InvokeAccess
 from shared.object_created.wiring import EventHandler
 
@@ -76,7 +76,7 @@ def invoke_response(handler: EventHandler, access: InvokeAccess, *, method: str,
     """The custom-runtime contract, platform-neutral (header names lower-cased): a summary or a failure."""
     if method != "POST" or path not in (INVOKE_PATH, INITIALIZE_PATH):
         return json_response(404, {"error": {"code": "NotFound", "message": "POST the event to /invoke",
-                                              "request_id": ""}})
+                                              "request_id": ""}}, ERROR_HEADERS)
     if path == INITIALIZE_PATH:  # the instance was initialised when this module was imported; no body is read
         return json_response(200, {"status": "ok"})
     request_id = os.urandom(16).hex()  # ours, unless FC's front end is the caller
@@ -114,7 +114,7 @@ def _failure(error: PresignError, request_id: str, headers: Mapping[str, str] | 
     payload = error_body(error, request_id)
     if hasattr(error, "summary"):
         payload["summary"] = error.summary
-    return json_response(error.status, payload, {"x-fc-status": "404", **(headers or {})})
+    return json_response(error.status, payload, {"x-fc-status": "404", **ERROR_HEADERS, **(headers or {})})
 
 
 def _client_request_id(headers: Mapping[str, str]) -> str | None:

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import threading
+import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from stubs_credentials import ScriptedProvider
+from stubs_credentials import FakeClock, ScriptedProvider
 
 from shared.config import SigningDefaults
 from shared.credentials.value import Credentials
+from shared.devtools import sign_worker
 from shared.devtools.sign_batch import BatchAnswers, answer_batch, answer_line
 from shared.devtools.signing import Signer
 
 AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 _ALPHABET = "aZ09-_.~ +%?#&=/\\:;@!*'()[]{}|^`\"<>,$中文😀é\t\n"
-_TIMES = ["2025-03-04T05:06:07Z", "20250304T050608Z", "2025-03-04T05:06:07+00:00", "2025-13-04T05:06:07Z", "",
-          "yesterday"]
+_TIMES = ["2025-03-04T05:06:07Z", "20250304T050608Z", "2025-03-04T05:06:07+00:00", "2025-13-04T05:06:07Z",
+          "yesterday", ""]
 _EXPIRES = [900, 900, 60, 1, 604800, 0, 604801, -5]
 # Lines no plain request is: each must take the one-URL path and say what it says.
 _ODD_LINES = [
@@ -57,10 +65,13 @@ def _random_line(rng: random.Random) -> bytes:
 def _both(lines: list[bytes] | list[str], defaults: SigningDefaults, *answers: Credentials) -> None:
     """Answer the lines by the batch path and by the one-URL path, each with its own signer; compare."""
     fast_provider, slow_provider = ScriptedProvider(*answers), ScriptedProvider(*answers)
-    fast = BatchAnswers(Signer(defaults, fast_provider))
-    slow = Signer(defaults, slow_provider)
-    for line in lines:
+    clock = FakeClock(AT + timedelta(microseconds=250_000))  # for the lines without "at"
+    fast = BatchAnswers(Signer(defaults, fast_provider, clock=clock))
+    slow = Signer(defaults, slow_provider, clock=clock)
+    for index, line in enumerate(lines):
         assert fast.answer(line) == answer_line(slow, line), line
+        if index % 50 == 49:
+            clock.advance(seconds=0.5)
     assert fast_provider.calls == slow_provider.calls  # the same credentials fetched at the same lines
 
 
@@ -109,7 +120,111 @@ def test_a_batch_stream_is_answered_in_order_as_the_one_url_path_would() -> None
     rng = random.Random(11)
     lines = [_random_line(rng) for _ in range(200)]
     text = "\n".join(line.decode("utf-8", "replace").replace("\n", " ") for line in lines) + "\n\n"
-    out = io.StringIO()
-    assert answer_batch(Signer(_defaults(), ScriptedProvider(LONG_LIVED)), io.StringIO(text), out) == 0
-    slow = Signer(_defaults(), ScriptedProvider(LONG_LIVED))
+    out, clock = io.StringIO(), FakeClock(AT)
+    assert answer_batch(Signer(_defaults(), ScriptedProvider(LONG_LIVED), clock=clock), io.StringIO(text), out) == 0
+    slow = Signer(_defaults(), ScriptedProvider(LONG_LIVED), clock=clock)
     assert out.getvalue() == "".join(answer_line(slow, line) for line in text.splitlines(True) if line.strip())
+
+
+# The real command: with two processors, large blocks are answered half by a second process -----------
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {"PATH": os.environ.get("PATH", ""), "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+       "ALIBABA_CLOUD_CREDENTIALS_FILE": "/nonexistent/credentials.ini", "HOME": "/nonexistent",
+       "OSS_ACCESS_KEY_ID": LONG_LIVED.access_key_id, "OSS_ACCESS_KEY_SECRET": LONG_LIVED.access_key_secret,
+       "OSS_BUCKET": "examplebucket", "OSS_REGION": "cn-hangzhou"}
+BATCH = [sys.executable, "-m", "shared", "sign", "--batch"]
+WAIT = 20  # seconds: a bound for liveness only
+_FIXED_DATES = ("x-oss-date=20250304T050607Z&", "x-oss-date=20250304T050608Z&")
+
+
+def _clockless_lines(seed: int, count: int) -> tuple[list[bytes], list[str]]:
+    """Random lines whose answers do not depend on the clock, and those answers by the one-URL path."""
+    rng = random.Random(seed)
+    slow = Signer(_defaults(), ScriptedProvider(LONG_LIVED))
+    lines, answers = [], []
+    while len(lines) < count:
+        line = _random_line(rng).replace(b"\n", b" ")
+        answer = answer_line(slow, line) if line.strip() else ""
+        if answer and ('"url": ' not in answer or any(date in answer for date in _FIXED_DATES)):
+            lines.append(line)
+            answers.append(answer)
+    return lines, answers
+
+
+def _worker_of(pid: int) -> int | None:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if not children.exists():
+        return None
+    found = children.read_text().split()
+    return int(found[0]) if found else None
+
+
+def test_a_long_batch_through_the_real_command_says_what_the_one_url_path_says(tmp_path: Path) -> None:
+    lines, answers = _clockless_lines(21, 6000)
+    requests = tmp_path / "requests.jsonl"
+    requests.write_bytes(b"\n".join(lines) + b"\n")
+    with requests.open("rb") as stdin:
+        done = subprocess.run(BATCH, cwd=ROOT, env=ENV, stdin=stdin, capture_output=True, timeout=WAIT)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout.decode() == "".join(answers)
+
+
+def _stream(process: subprocess.Popen[bytes], lines: list[bytes]) -> bytes:
+    """Write lines (from a thread, so that neither pipe fills up for good) and read as many answer lines."""
+    assert process.stdin is not None and process.stdout is not None
+    stdin = process.stdin
+    writer = threading.Thread(target=lambda: (stdin.write(b"\n".join(lines) + b"\n"), stdin.flush()), daemon=True)
+    watchdog = threading.Timer(WAIT, process.kill)  # a batch that stops answering fails the test, not hangs it
+    writer.start()
+    watchdog.start()
+    try:
+        answers = b"".join(process.stdout.readline() for _ in lines)
+    finally:
+        watchdog.cancel()
+    writer.join(WAIT)
+    return answers
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0]
+        except FileNotFoundError:
+            return True
+        if state in "ZX":  # exited (a zombie until its parent reaps it)
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc to find the worker")
+def test_a_killed_worker_leaves_its_half_to_the_batch_and_ctrl_c_ends_both() -> None:
+    lines, answers = _clockless_lines(22, 4500)
+    with subprocess.Popen(BATCH, cwd=ROOT, env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        assert _stream(process, lines[:1500]).decode() == "".join(answers[:1500])
+        worker = _worker_of(process.pid)
+        assert (worker is not None) == sign_worker.available()  # one processor: no worker, the batch alone
+        if worker is not None:
+            os.kill(worker, signal.SIGKILL)
+            assert _gone(worker)
+        assert _stream(process, lines[1500:3000]).decode() == "".join(answers[1500:3000])
+        assert _worker_of(process.pid) is None  # the batch went on alone
+        assert _stream(process, lines[3000:]).decode() == "".join(answers[3000:])
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=WAIT) == 130
+        assert process.stderr is not None and process.stderr.read() == b""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc to find the worker")
+def test_ctrl_c_to_the_batch_ends_its_worker_too() -> None:
+    lines, answers = _clockless_lines(23, 1500)
+    with subprocess.Popen(BATCH, cwd=ROOT, env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        assert _stream(process, lines).decode() == "".join(answers)
+        worker = _worker_of(process.pid)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=WAIT) == 130
+    assert worker is None or _gone(worker)

@@ -13,12 +13,14 @@ same bytes (``tests/test_devtools_sign_batch.py`` holds them to it over random l
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import IO
+from typing import IO, cast
 
-from shared.clock import iso8601, utc_now
+from shared.clock import iso8601
 from shared.credentials.value import Credentials
+from shared.devtools import sign_worker
 from shared.devtools.signing import MARGIN, Signer, encode, remember, request_from_line
 from shared.errors import PresignError
 from shared.oss.object_keys import check_object_name, url_unsafe_reason
@@ -34,10 +36,60 @@ Run = tuple[Presigner, str, str, Credentials]
 def answer_batch(signer: Signer, stdin: IO[str], stdout: IO[str]) -> int:
     """Answer every JSON line of stdin, in order; a bad line gets its error line and the rest go on."""
     answers = BatchAnswers(signer)
-    for block in _blocks(stdin):
-        stdout.write("".join([answers.answer(line) for line in block if line.strip()]))
-        stdout.flush()
+    halves = Halves(answers) if hasattr(getattr(stdin, "buffer", None), "read1") and sign_worker.available() else None
+    try:
+        for block in _blocks(stdin):
+            lines = [line for line in block if line.strip()]
+            if halves is not None and len(lines) >= sign_worker.SHARED_BLOCK:
+                stdout.write(halves.answer(cast("list[bytes]", lines)))
+            else:
+                stdout.write("".join([answers.answer(line) for line in lines]))
+            stdout.flush()
+    finally:
+        if halves is not None:
+            halves.stop()
     return 0
+
+
+class Halves:
+    """Answers a large block half here and half in a ``sign_worker.Worker``, once the credentials allow it."""
+
+    def __init__(self, answers: BatchAnswers) -> None:
+        self.answers = answers
+        self.worker: sign_worker.Worker | None = None
+        self._tried = False
+
+    def answer(self, lines: list[bytes]) -> str:
+        """The block's answers, in order, as this process alone would give them."""
+        answer, first = self.answers.answer, ""
+        if self.worker is None:
+            if self._tried:
+                return "".join([answer(line) for line in lines])
+            first, lines = answer(lines[0]), lines[1:]  # which resolves the credentials
+            if not self._may_share():
+                return first + "".join([answer(line) for line in lines])
+            self._tried = True
+            self.worker = sign_worker.Worker(answer)
+        middle = len(lines) // 2
+        self.worker.send(lines[middle:])
+        mine = "".join([answer(line) for line in lines[:middle]])
+        theirs = self.worker.receive()
+        if theirs is None:  # the worker failed: answer its half here, and go on alone
+            self.worker = None
+            theirs = "".join([answer(line) for line in lines[middle:]])
+        return first + mine + theirs
+
+    def _may_share(self) -> bool:
+        """Long-lived keys (never fetched again) and no other thread (a fork copies only this one)."""
+        held = self.answers.signer.held
+        threading = sys.modules.get("threading")
+        return held is not None and held.expiration is None and (threading is None or threading.active_count() == 1)
+
+    def stop(self) -> None:
+        """Stop the worker, if there is one."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
 
 
 def answer_line(signer: Signer, line: str | bytes) -> str:
@@ -83,7 +135,7 @@ class BatchAnswers:
         """The presigner and JSON text for lines at ``at`` (now if None) that ask for ``expires``; None if the
         URL could not be written as plain text (the site's URL needs JSON escapes)."""
         signer = self.signer
-        now = signer.moment(at) if at else utc_now()
+        now = signer.moment(at) if at else signer.clock()
         credentials, lifetime = signer.credentials_for(expires, now)
         defaults = signer.defaults
         assert defaults.bucket and defaults.region  # self._plain

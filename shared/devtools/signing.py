@@ -8,6 +8,7 @@ little more than its signature.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TypedDict, TypeVar, cast
 
@@ -54,9 +55,11 @@ class SignRequest(TypedDict, total=False):
 class Signer:
     """Signs requests with the defaults and the provider's credentials, remembering what it can reuse."""
 
-    def __init__(self, defaults: SigningDefaults, provider: CredentialsProvider) -> None:
+    def __init__(self, defaults: SigningDefaults, provider: CredentialsProvider, *,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.defaults = defaults
         self.provider = provider
+        self.clock = clock  # the signing time of a request without ``at``
         self._times: dict[str, datetime] = {}
         self._texts: dict[datetime, str] = {}
         self.held: Credentials | None = None
@@ -79,7 +82,7 @@ class Signer:
         if unsafe:
             raise InvalidArgument("key", f"{unsafe}, so no URL can fetch it")
         at = request.get("at")
-        now = self.moment(at) if at else utc_now()
+        now = self.moment(at) if at else self.clock()
         credentials, lifetime = self.credentials_for(request.get("expires", 900), now)
         url = presign(credentials, bucket=bucket, key=key, region=region, signing_time=now, expires=lifetime.expires,
                       endpoint=endpoint, method=request.get("method", "GET"), headers=request.get("headers"),

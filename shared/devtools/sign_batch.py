@@ -24,7 +24,7 @@ from shared.devtools import sign_worker
 from shared.devtools.signing import MARGIN, Signer, encode, remember, request_from_line
 from shared.errors import PresignError
 from shared.oss.object_keys import check_object_name, url_unsafe_reason
-from shared.oss.signer import Presigner, presigner
+from shared.oss.presigner import Presigner, presigner
 
 _PLAIN_FIELDS = frozenset({"key", "expires", "at", "params"})
 _read_document = json.JSONDecoder().raw_decode  # what json.loads does, less its checks on the argument

@@ -2,6 +2,7 @@
 
     canonical.py            the V4 steps, named after the spec (canonical request, string to sign, ...)
     signer.py               presigned URLs (presign) and Authorization headers (sign_request)
+    presigner.py            a run of presigned URLs that differ only in key and parameters (sign --batch)
     post_policy.py          PostObject V4: the policy, its signature and the form fields (presign_post)
     endpoints.py            endpoints and addressing styles (virtual host, path style, custom domain)
     object_keys.py          which keys OSS stores and which a URL can carry

@@ -7,7 +7,7 @@ string to sign, signing key, signature) into URLs. The signing time is an argume
 What repeats from one URL to the next is worked out once and cached: each bucket's checked site
 (``shared.oss.endpoints.bucket_site``), each second's credential scope and x-oss-* query parameters,
 recurring caller parameters (``query_parts``) and each day's signing key (``signing_hmac``). A
-``Presigner`` holds all of that for a run of URLs that differ only in key and parameters.
+``shared.oss.presigner`` holds all of that for a run of URLs that differ only in key and parameters.
 """
 
 from __future__ import annotations
@@ -48,11 +48,10 @@ MAX_EXPIRES = MAX_V4_LIFETIME  # OSS refuses V4 presigned URLs that live longer 
 METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
 # The steps are re-exported: callers may take them from here or from shared.oss.canonical.
 __all__ = [
-    "ALGORITHM", "MAX_EXPIRES", "METHODS", "RESERVED_PARAMS", "UNSIGNED_PAYLOAD", "PresignedUrl", "Presigner",
-    "SignedRequest",
+    "ALGORITHM", "MAX_EXPIRES", "METHODS", "RESERVED_PARAMS", "UNSIGNED_PAYLOAD", "PresignedUrl", "SignedRequest",
     "additional_signed", "canonical_headers", "canonical_query", "canonical_request", "canonical_uri",
     "check_expires", "credential_scope", "encode_params", "is_default_signed", "normalize_headers",
-    "presign", "presign_now", "presigner", "sign_request", "signature", "signed_headers", "signing_hmac", "signing_key",
+    "presign", "presign_now", "sign_request", "signature", "signed_headers", "signing_hmac", "signing_key",
     "string_to_sign", "uri_encode",
 ]
 
@@ -132,48 +131,6 @@ def presign(
     url, canonical, to_sign = _signed_url(method, uri, url_prefix, params, timestamp, written,
                                           canonical_headers(signed) if signed else "", additional, keyed)
     return PresignedUrl(url, method, expires, signed, when, canonical, to_sign)
-
-
-class Presigner:
-    """What the URLs for one site, key pair, signing second, lifetime and method share, when they sign no headers.
-
-    ``presigner`` works it out once; ``url`` then does what is left per object, with the very steps
-    ``presign`` takes (``_signed_url``), so a batch of URLs costs little more than their signatures.
-    """
-
-    __slots__ = ("site", "method", "expires", "when", "timestamp", "_written", "_keyed")
-
-    def __init__(self, site: Site, method: str, expires: int, when: datetime, timestamp: str,
-                 written: _SignatureParams, keyed: KeyedSha256) -> None:
-        self.site = site
-        self.method = method
-        self.expires = expires
-        self.when = when
-        self.timestamp = timestamp
-        self._written = written
-        self._keyed = keyed
-
-    def __repr__(self) -> str:
-        return f"Presigner(method={self.method}, expires={self.expires}, timestamp={self.timestamp})"
-
-    def url(self, key: str, params: Mapping[str, str | None] | None = None) -> str:
-        """The presigned URL for key: what ``presign(...).url`` returns for the same arguments."""
-        uri, url_prefix = object_path(self.site, key)
-        return _signed_url(self.method, uri, url_prefix, params, self.timestamp, self._written, "", [],
-                           self._keyed)[0]
-
-
-def presigner(credentials: Credentials, *, bucket: str, region: str, signing_time: datetime,
-              endpoint: str | Endpoint | None = None, method: str = "GET", expires: int = 900, cname: bool = False,
-              path_style: bool = False, cloudbox_id: str | None = None, product: str | None = None) -> Presigner:
-    """Check and work out once what ``presign`` would for these arguments (and no headers)."""
-    method, site = _checked(credentials, method, expires, bucket, region, endpoint, cname, path_style, cloudbox_id,
-                            product)
-    when, timestamp = _signing_second(signing_time)
-    written = _signature_params(credentials.access_key_id, timestamp, site.region, site.product, expires,
-                                credentials.security_token, ())
-    keyed = signing_hmac(credentials.access_key_secret, timestamp[:8], site.region, site.product)
-    return Presigner(site, method, expires, when, timestamp, written, keyed)
 
 
 def _checked(credentials: Credentials, method: str, expires: int, bucket: str, region: str,

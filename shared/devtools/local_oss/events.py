@@ -16,6 +16,7 @@ from shared.devtools.local_oss.store import StoredObject
 
 PUT_OBJECT = "ObjectCreated:PutObject"
 POST_OBJECT = "ObjectCreated:PostObject"
+COMPLETE_MULTIPART_UPLOAD = "ObjectCreated:CompleteMultipartUpload"
 LOCAL_ACCOUNT_ID = "1234567890123456"  # the account that owns the local buckets, as ARNs and identities name it
 
 

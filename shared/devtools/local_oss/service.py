@@ -6,7 +6,8 @@ raised as an OssError and rendered in the server, in one place.
 
 A PUT's body has a Content-Length or is chunked (its end is its length); either way it is at most
 ``max_object_size`` bytes (OSS's PutObject limit by default), else 400 EntityTooLarge and nothing is
-kept. After each stored object (PUT or PostObject) the ``on_stored`` hook hears of it (``ObjectStored``),
+kept. Multipart uploads (``?uploads``, ``?uploadId=``, ``?partNumber=``) are ``multipart``'s. After each
+stored object (PUT, PostObject or CompleteMultipartUpload) the ``on_stored`` hook hears of it (``ObjectStored``),
 once; a failing hook is logged and the upload still succeeds, as OSS's triggers run apart from it.
 """
 
@@ -29,6 +30,7 @@ from shared.devtools.local_oss.cors_api import bucket_cors, preflight, response_
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.events import POST_OBJECT, PUT_OBJECT, ObjectStored
 from shared.devtools.local_oss.exchange import Incoming, Reply
+from shared.devtools.local_oss.multipart import MultipartApi
 from shared.devtools.local_oss.post_object import post_object
 from shared.devtools.local_oss.store import Body, ObjectStore, StoredObject
 from shared.devtools.local_oss.verify import Authorization, verify
@@ -63,6 +65,8 @@ class BucketService:
         self.region = region
         self.clock = clock
         self.service_hosts = tuple(service_hosts)
+        self.multipart = MultipartApi(store, region=region, clock=clock, service_hosts=self.service_hosts,
+                                      max_part_size=max_object_size, announce=self._announce)
 
     def __repr__(self) -> str:
         return f"BucketService(region={self.region!r}, access_key_ids={sorted(self.keyring)})"
@@ -82,8 +86,13 @@ class BucketService:
         if request.key is None:
             if request.param("cors") is not None:
                 return bucket_cors(self.store, request, incoming, auth)
+            if request.param("uploads") is not None and request.method == "GET":
+                return self.multipart.list_uploads(request)
             raise OssError("NotImplemented", "The local bucket serves objects, PostObject and ?cors; other bucket "
                                              "operations are not supported.")
+        multipart = self.multipart.handle(request, incoming, auth)
+        if multipart is not None:
+            return multipart
         if request.method in ("GET", "HEAD"):
             return self._get(request, request.bucket, request.key, head=request.method == "HEAD")
         if request.method == "PUT":

@@ -4,6 +4,7 @@
                                        Last-Modified, x-oss-meta-* (JSON); the bucket's settings
     <root>/<bucket>/%objects/ab/<id>   an object's bytes; <id> is 32 random hex digits, ab its first two
     <root>/<bucket>/%tmp/              uploads in progress
+    <root>/<bucket>/%uploads/<id>/     a multipart upload's parts (see multipart_store)
 
 A key is never a file name: the index holds its UTF-8 bytes and matches them exactly (case, NUL and
 all) whatever the file system, so every name check_object_name lets through round-trips: ``a`` and
@@ -14,9 +15,10 @@ the old bytes.
 
 The index is versioned (``PRAGMA user_version``): ``_MIGRATIONS`` holds one step per version, each
 committed with its version number, so later versions add tables beside ``objects``: version 2 adds
-``settings`` (name -> text: the CORS rules). Version 1 imports a folder of the old layout (one file per
-key, see ``old_layout``) once: its files are moved into ``%objects/`` (hard-linked, then the old names
-and ``%meta/`` removed after the commit). No old name starts with ``%`` and a letter past F, hence the names above.
+``settings`` (name -> text: the CORS rules), version 3 ``uploads`` and ``parts`` (multipart). Version 1
+imports a folder of the old layout (one file per key, see ``old_layout``) once: its files are moved into
+``%objects/`` (hard-linked, then the old names and ``%meta/`` removed after the commit). No old name
+starts with ``%`` and a letter past F, hence the names above.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ from shared.oss.endpoints import check_bucket
 from shared.oss.object_keys import check_object_name
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-INDEX, OBJECTS, TMP = "%index.sqlite3", "%objects", "%tmp"
-_RESERVED = (OBJECTS, TMP)  # folders of the index's layout, never read as the old layout's
+INDEX, OBJECTS, TMP, UPLOADS = "%index.sqlite3", "%objects", "%tmp", "%uploads"
+_RESERVED = (OBJECTS, TMP, UPLOADS)  # folders of the index's layout, never read as the old layout's
 _CHUNK = 1 << 16
 _ATTEMPTS = 5  # lookups a read may need when other processes replace the object meanwhile
 _FIELDS = "size, etag, content_type, modified, user_meta, content"
@@ -58,6 +60,22 @@ _OBJECTS_TABLE = """CREATE TABLE objects (
     content_type TEXT NOT NULL,
     modified INTEGER NOT NULL,     -- Last-Modified, Unix seconds
     user_meta TEXT NOT NULL        -- the x-oss-meta-* headers, a JSON object
+) WITHOUT ROWID"""
+_UPLOADS_TABLE = """CREATE TABLE uploads (
+    upload_id TEXT PRIMARY KEY,    -- 32 upper-case hex digits; its parts are in %uploads/<upload_id>/
+    key BLOB NOT NULL,             -- the key's UTF-8 bytes
+    content_type TEXT NOT NULL,    -- the object's, given at the initiate, as are its x-oss-meta-*
+    user_meta TEXT NOT NULL,
+    initiated INTEGER NOT NULL     -- Unix milliseconds
+) WITHOUT ROWID"""
+_PARTS_TABLE = """CREATE TABLE parts (
+    upload_id TEXT NOT NULL,
+    number INTEGER NOT NULL,       -- 1..10000
+    content TEXT NOT NULL,         -- the file %uploads/<upload_id>/<content>
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,            -- the quoted upper-case hex MD5 of the part's bytes
+    modified INTEGER NOT NULL,     -- Unix milliseconds
+    PRIMARY KEY (upload_id, number)
 ) WITHOUT ROWID"""
 
 
@@ -101,6 +119,10 @@ class ObjectStore:
         """True when the bucket's folder exists."""
         return (self.root / bucket).is_dir()
 
+    def bucket_folder(self, bucket: str) -> Path:
+        """The bucket's folder; NoSuchBucket when there is none."""
+        return self._bucket(bucket)
+
     def head(self, bucket: str, key: str) -> StoredObject:
         """Describe an object without opening it; NoSuchKey if there is none."""
         with closing(_connect(self._bucket(bucket))) as db:
@@ -130,7 +152,7 @@ class ObjectStore:
         handle, temporary = tempfile.mkstemp(dir=folder / TMP)
         try:
             with os.fdopen(handle, "wb") as out:
-                etag, size = _copy(body, length, out, content_md5, content_sha256)
+                etag, size = copy_body(body, length, out, content_md5, content_sha256)
             stored = StoredObject(key, size, etag, content_type or DEFAULT_CONTENT_TYPE,
                                   datetime.fromtimestamp(int(modified.timestamp()), timezone.utc),  # whole seconds
                                   dict(user_meta or {}))
@@ -188,7 +210,14 @@ class ObjectStore:
             raise OssError("NoSuchBucket", "The specified bucket does not exist.", BucketName=bucket)
         return folder
 
-    def _commit(self, folder: Path, stored: StoredObject, temporary: str) -> None:
+    def commit_file(self, bucket: str, stored: StoredObject, temporary: str,
+                    within: Callable[[sqlite3.Connection], None]) -> None:
+        """Make a finished file the object ``stored`` describes, as a PUT does; ``within(db)`` runs in the same
+        transaction first (a raise there refuses the commit: the file is removed)."""
+        self._commit(self._bucket(bucket), stored, temporary, within)
+
+    def _commit(self, folder: Path, stored: StoredObject, temporary: str,
+                within: Callable[[sqlite3.Connection], None] | None = None) -> None:
         """Give a finished upload a new id, point its key at it, then remove the file it replaced."""
         content = secrets.token_hex(16)
         path = _content_file(folder, content)
@@ -199,6 +228,8 @@ class ObjectStore:
                 try:
                     with db:
                         db.execute("BEGIN IMMEDIATE")
+                        if within is not None:
+                            within(db)
                         old = db.execute("SELECT content FROM objects WHERE key = ?",
                                          (_key_bytes(stored.key),)).fetchone()
                         _insert(db, stored, content)
@@ -252,7 +283,16 @@ def _version_2(db: sqlite3.Connection, folder: Path) -> Callable[[], None]:
     return lambda: None
 
 
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection, Path], Callable[[], None]], ...] = (_version_1, _version_2)
+def _version_3(db: sqlite3.Connection, folder: Path) -> Callable[[], None]:
+    """Multipart uploads in progress and their parts (the parts' files are in %uploads/<upload id>/)."""
+    db.execute(_UPLOADS_TABLE)
+    db.execute("CREATE INDEX uploads_by_key ON uploads (key, upload_id)")
+    db.execute(_PARTS_TABLE)
+    return lambda: None
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection, Path], Callable[[], None]], ...] = (_version_1, _version_2,
+                                                                                     _version_3)
 
 
 def _find(db: sqlite3.Connection, key: str) -> tuple[StoredObject, str]:
@@ -280,7 +320,7 @@ def _content_file(folder: Path, content: str) -> Path:
     return folder / OBJECTS / content[:2] / content
 
 
-def _copy(body: Body, length: int | None, out: BinaryIO, content_md5: str | None,
+def copy_body(body: Body, length: int | None, out: BinaryIO, content_md5: str | None,
           content_sha256: str | None) -> tuple[str, int]:
     """Copy exactly ``length`` bytes (or to the body's end); check the declared digests; return ETag and size."""
     md5, sha256, copied = hashlib.md5(), hashlib.sha256(), 0

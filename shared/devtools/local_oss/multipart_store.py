@@ -1,0 +1,324 @@
+"""Multipart uploads in the local bucket's store: uploads and parts in the bucket's index, parts as files.
+
+    <root>/<bucket>/%uploads/<upload id>/<content>   one part's bytes; <content> is 32 random hex digits
+
+A part streams into ``%tmp/`` (memory flat at any size), then, in one IMMEDIATE transaction that finds the
+upload still there, is renamed into its upload's folder and indexed; the file it replaced (a part uploaded
+twice keeps the last) is removed after the commit. Concurrent part uploads, aborts and completes are
+serialised by those transactions, across threads and processes; uploads live in the index, so they outlast
+a restart. Completing checks the listed parts (order, ETags, sizes), streams their files into ``%tmp/``,
+then makes that file the object in the transaction that removes the upload, if no listed part changed
+meanwhile: the object appears whole or not at all, and the parts go with the upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.store import (
+    DEFAULT_CONTENT_TYPE,
+    TMP,
+    UPLOADS,
+    Body,
+    ObjectStore,
+    StoredObject,
+    _connect,
+    _key_bytes,
+    copy_body,
+)
+from shared.errors import InvalidArgument
+from shared.oss.object_keys import check_object_name
+
+MIN_PART_SIZE = 100 << 10  # bytes: OSS's least size of a part other than the last
+MAX_PART_NUMBER = 10_000
+MAX_LISTED = 1000  # parts or uploads in one listing, at most (OSS's max-parts and max-uploads)
+_UPLOAD_ID = re.compile(r"[0-9A-F]{32}")
+_COPY_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart upload in progress: its key, and the object's Content-Type and x-oss-meta-* to come."""
+
+    upload_id: str
+    key: str
+    content_type: str
+    initiated: datetime
+    user_meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One uploaded part: its number, size, ETag (quoted upper-case hex MD5) and when it was uploaded."""
+
+    number: int
+    size: int
+    etag: str
+    last_modified: datetime
+    content: str = ""
+
+
+@dataclass(frozen=True)
+class UploadPage:
+    """One page of ListMultipartUploads: uploads and common prefixes in key order, and where the next starts."""
+
+    entries: tuple[Upload | str, ...]
+    truncated: bool
+    next_key_marker: str
+    next_upload_id_marker: str
+
+
+class MultipartStore:
+    """InitiateMultipartUpload, UploadPart, ListParts, ListMultipartUploads, Complete and Abort over a store."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"MultipartStore({self.store!r})"
+
+    def initiate(self, bucket: str, key: str, *, now: datetime, content_type: str | None = None,
+                 user_meta: Mapping[str, str] | None = None) -> Upload:
+        """Start an upload for key; the object it completes into gets this Content-Type and metadata."""
+        folder = self.store.bucket_folder(bucket)
+        try:
+            check_object_name(key)
+        except InvalidArgument as exc:
+            raise OssError("InvalidObjectName", exc.message) from None
+        upload = Upload(secrets.token_hex(16).upper(), key, content_type or DEFAULT_CONTENT_TYPE, _milliseconds(now),
+                        dict(user_meta or {}))
+        (folder / UPLOADS / upload.upload_id).mkdir(parents=True)
+        with _transaction(folder) as db:
+            db.execute("INSERT INTO uploads (upload_id, key, content_type, user_meta, initiated) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (upload.upload_id, _key_bytes(key), upload.content_type, json.dumps(dict(upload.user_meta)),
+                        _unix_ms(upload.initiated)))
+        return upload
+
+    def upload(self, bucket: str, key: str, upload_id: str) -> Upload:
+        """The upload of that id for that key; NoSuchUpload when there is none (or it is another key's)."""
+        with closing(_connect(self.store.bucket_folder(bucket))) as db:
+            return _find_upload(db, key, upload_id)
+
+    def put_part(self, bucket: str, key: str, upload_id: str, number: int, body: Body, length: int | None, *,
+                 now: datetime, content_md5: str | None = None, content_sha256: str | None = None) -> Part:
+        """Stream ``length`` bytes (or to the body's end) as part ``number``, replacing any earlier one."""
+        folder = self.store.bucket_folder(bucket)
+        self.upload(bucket, key, upload_id)  # refuse before reading the body
+        (folder / TMP).mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder / TMP)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                etag, size = copy_body(body, length, out, content_md5, content_sha256)
+            part = Part(number, size, etag, _milliseconds(now), secrets.token_hex(16))
+            return self._index_part(folder, key, upload_id, part, temporary)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+    def list_parts(self, bucket: str, key: str, upload_id: str, *, marker: int = 0,
+                   limit: int = MAX_LISTED) -> tuple[list[Part], bool]:
+        """The parts numbered above ``marker``, at most ``limit``, and whether more follow."""
+        with closing(_connect(self.store.bucket_folder(bucket))) as db, db:
+            db.execute("BEGIN")
+            _find_upload(db, key, upload_id)
+            rows = db.execute("SELECT number, size, etag, modified, content FROM parts WHERE upload_id = ? AND "
+                              "number > ? ORDER BY number LIMIT ?", (upload_id, marker, limit + 1)).fetchall()
+        return [_part(row) for row in rows[:limit]], len(rows) > limit
+
+    def list_uploads(self, bucket: str, *, prefix: str = "", delimiter: str = "", key_marker: str = "",
+                     upload_id_marker: str = "", limit: int = MAX_LISTED) -> UploadPage:
+        """Uploads in progress in (key, upload id) order after the markers; keys sharing a part of the name
+        between ``prefix`` and ``delimiter`` count as one common prefix."""
+        if key_marker and upload_id_marker:
+            after = "(key > ? OR (key = ? AND upload_id > ?))"
+            markers: tuple[bytes | str, ...] = (_key_bytes(key_marker), _key_bytes(key_marker), upload_id_marker)
+        else:
+            after, markers = "key > ?", (_key_bytes(key_marker),)
+        prefix_bytes = _key_bytes(prefix)
+        with closing(_connect(self.store.bucket_folder(bucket))) as db, db:
+            db.execute("BEGIN")
+            rows = db.execute(f"SELECT upload_id, key, content_type, initiated, user_meta FROM uploads WHERE {after} "
+                              "AND substr(key, 1, ?) = ? ORDER BY key, upload_id", (*markers, len(prefix_bytes),
+                                                                                       prefix_bytes))
+            return _page(map(_upload, rows), prefix, delimiter, limit)
+
+    def complete(self, bucket: str, key: str, upload_id: str, listed: Sequence[tuple[int, str]] | None, *,
+                 now: datetime) -> StoredObject:
+        """Make the listed parts (all of them when None), in order, the object; remove the upload and its parts."""
+        folder = self.store.bucket_folder(bucket)
+        with closing(_connect(folder)) as db, db:
+            db.execute("BEGIN")
+            upload = _find_upload(db, key, upload_id)
+            parts = {row[0]: _part(row) for row in db.execute(
+                "SELECT number, size, etag, modified, content FROM parts WHERE upload_id = ?", (upload_id,))}
+        chosen = chosen_parts(parts, listed)
+        (folder / TMP).mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder / TMP)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for part in chosen:
+                    _append(folder / UPLOADS / upload_id, part, out)
+            stored = StoredObject(key, sum(part.size for part in chosen), multipart_etag([p.etag for p in chosen]),
+                                  upload.content_type, now.replace(microsecond=0).astimezone(timezone.utc),
+                                  upload.user_meta)
+            self.store.commit_file(bucket, stored, temporary, lambda db: _remove_upload(db, key, upload_id, chosen))
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        shutil.rmtree(folder / UPLOADS / upload_id, ignore_errors=True)
+        return stored
+
+    def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        """Remove an upload and its parts; NoSuchUpload when there is none."""
+        folder = self.store.bucket_folder(bucket)
+        with _transaction(folder) as db:
+            _remove_upload(db, key, upload_id, ())
+        shutil.rmtree(folder / UPLOADS / upload_id, ignore_errors=True)
+
+    def _index_part(self, folder: Path, key: str, upload_id: str, part: Part, temporary: str) -> Part:
+        """Move a finished part into its upload's folder and index it, if the upload is still there."""
+        target = folder / UPLOADS / upload_id / part.content
+        with _transaction(folder) as db:
+            _find_upload(db, key, upload_id)
+            os.replace(temporary, target)
+            try:
+                old = db.execute("SELECT content FROM parts WHERE upload_id = ? AND number = ?",
+                                 (upload_id, part.number)).fetchone()
+                db.execute("INSERT OR REPLACE INTO parts (upload_id, number, content, size, etag, modified) VALUES "
+                           "(?, ?, ?, ?, ?, ?)", (upload_id, part.number, part.content, part.size, part.etag,
+                                                  _unix_ms(part.last_modified)))
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+        if old is not None:
+            (target.parent / old[0]).unlink(missing_ok=True)
+        return part
+
+
+def chosen_parts(parts: Mapping[int, Part], listed: Sequence[tuple[int, str]] | None) -> list[Part]:
+    """The parts a CompleteMultipartUpload lists, checked as OSS checks them (all parts when None)."""
+    if listed is None:
+        listed = [(number, parts[number].etag) for number in sorted(parts)]
+        if not listed:
+            raise OssError("InvalidPart", "The upload has no parts to complete with.")
+    numbers = [number for number, _ in listed]
+    if any(later <= earlier for earlier, later in zip(numbers, numbers[1:], strict=False)):
+        raise OssError("InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be "
+                                           "specified in order by part number.")
+    chosen = []
+    for number, etag in listed:
+        part = parts.get(number)
+        if part is None or _bare(etag) != _bare(part.etag):
+            raise OssError("InvalidPart", "One or more of the specified parts could not be found or the specified "
+                                          "entity tag might not have matched the part's entity tag.",
+                           PartNumber=str(number), ETag=etag)
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < MIN_PART_SIZE:
+            raise OssError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
+                           PartNumber=str(part.number), ProposedSize=str(part.size), MinSizeAllowed=str(MIN_PART_SIZE))
+    return chosen
+
+
+def multipart_etag(part_etags: Sequence[str]) -> str:
+    """OSS's ETag of a completed upload: the MD5 of the parts' binary MD5s, upper-case hex, ``-<count>``, quoted."""
+    digest = hashlib.md5(b"".join(bytes.fromhex(_bare(etag)) for etag in part_etags)).hexdigest().upper()
+    return f'"{digest}-{len(part_etags)}"'
+
+
+@contextmanager
+def _transaction(folder: Path) -> Iterator[sqlite3.Connection]:
+    """One IMMEDIATE transaction on the bucket's index: committed at the block's end, rolled back on a raise."""
+    with closing(_connect(folder)) as db, db:
+        db.execute("BEGIN IMMEDIATE")
+        yield db
+
+
+def _find_upload(db: sqlite3.Connection, key: str, upload_id: str) -> Upload:
+    row = None
+    if _UPLOAD_ID.fullmatch(upload_id):  # only an id of that shape names a folder
+        row = db.execute("SELECT upload_id, key, content_type, initiated, user_meta FROM uploads WHERE upload_id = ?",
+                         (upload_id,)).fetchone()
+    if row is None or row[1] != _key_bytes(key):
+        raise OssError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
+                                       "upload may have been aborted or completed.", UploadId=upload_id)
+    return _upload(row)
+
+
+def _remove_upload(db: sqlite3.Connection, key: str, upload_id: str, chosen: Sequence[Part]) -> None:
+    """Delete an upload's rows, after checking that none of ``chosen`` was replaced since it was read."""
+    _find_upload(db, key, upload_id)
+    current = dict(db.execute("SELECT number, content FROM parts WHERE upload_id = ?", (upload_id,)).fetchall())
+    changed = [part.number for part in chosen if current.get(part.number) != part.content]
+    if changed:
+        raise OssError("InvalidPart", "A listed part was uploaded again while the upload was being completed.",
+                       PartNumber=str(changed[0]))
+    db.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+    db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+
+
+def _append(folder: Path, part: Part, out: BinaryIO) -> None:
+    """Copy one part's file onto the end of ``out``, in bounded chunks."""
+    try:
+        source = open(folder / part.content, "rb")
+    except FileNotFoundError:  # replaced or aborted since the parts were read: the final check names which
+        raise OssError("InvalidPart", "A listed part was uploaded again or the upload was aborted while it was "
+                                      "being completed.", PartNumber=str(part.number)) from None
+    with source:
+        shutil.copyfileobj(source, out, _COPY_BUFFER)
+
+
+def _page(uploads: Iterator[Upload], prefix: str, delimiter: str, limit: int) -> UploadPage:
+    entries: list[Upload | str] = []
+    last: Upload | None = None
+    for upload in uploads:
+        cut = upload.key.find(delimiter, len(prefix)) if delimiter else -1
+        entry: Upload | str = upload.key[:cut + len(delimiter)] if cut >= 0 else upload
+        if not (entries and isinstance(entry, str) and entries[-1] == entry):
+            if len(entries) == limit:
+                return UploadPage(tuple(entries), True, last.key if last else "", last.upload_id if last else "")
+            entries.append(entry)
+        last = upload
+    return UploadPage(tuple(entries), False, last.key if last else "", last.upload_id if last else "")
+
+
+def _upload(row: tuple[str, bytes, str, int, str]) -> Upload:
+    upload_id, key, content_type, initiated, user_meta = row
+    return Upload(upload_id, key.decode("utf-8"), content_type, _from_unix_ms(initiated), json.loads(user_meta))
+
+
+def _part(row: tuple[int, int, str, int, str]) -> Part:
+    number, size, etag, modified, content = row
+    return Part(number, size, etag, _from_unix_ms(modified), content)
+
+
+def _bare(etag: str) -> str:
+    """An ETag without its quotes, upper-case: how listed ETags are compared."""
+    return etag.strip().strip('"').upper()
+
+
+def _milliseconds(moment: datetime) -> datetime:
+    return _from_unix_ms(_unix_ms(moment))
+
+
+def _unix_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_unix_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, timezone.utc)

@@ -453,3 +453,20 @@ def test_a_body_that_stops_arriving_is_refused_once_a_read_waits_past_the_io_tim
 
 def test_the_frameworks_own_errors_take_the_json_shape(server: Server) -> None:
     assert_error(requests.get(f"{server.base}/robots.txt", timeout=10), 404, "NotFound")  # functions-framework's
+
+
+def test_clients_that_never_close_after_their_answer_hold_up_nobody(container: Server) -> None:
+    request = f"GET /presign?key=reports/c HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {API_KEY}\r\n" \
+              "Connection: close\r\n\r\n".encode()
+    silent = [socket.create_connection(("127.0.0.1", container.port), timeout=5) for _ in range(10)]
+    try:
+        for client in silent:  # each is answered, and then neither reads nor closes
+            client.sendall(request)
+        time.sleep(0.3)
+        answer = requests.get(f"{container.base}/presign", params={"key": "reports/a"}, headers=HEADERS,
+                              timeout=ANSWER_WAIT)
+        assert answer.status_code == 200
+        assert read_answer(silent[0], time.monotonic() + 5).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for client in silent:
+            client.close()

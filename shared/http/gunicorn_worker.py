@@ -11,6 +11,9 @@ head: a few idle or slow connections hold every thread. Here the main loop gathe
   whole head MAX_HEAD_BYTES (431), so a head costs bounded memory and no thread;
 - once a thread has the request, each read of the body and each write of the answer waits at most
   IO_TIMEOUT on the client;
+- a connection that closes after its answer lingers in the poller (FIN sent, what the client still sends
+  dropped, at most LINGER_TIMEOUT): gthread's own lingering close blocks its main loop for up to 2 s
+  per connection, so ten clients that never close their side stalled every other one for 20 s;
 - gunicorn's own refusals (a malformed request line, a header line over ``limit_request_field_size``)
   are answered in the JSON error shape, not in gunicorn's HTML.
 
@@ -24,6 +27,7 @@ import io
 import selectors
 import socket
 import time
+from collections import deque
 from concurrent.futures import Future
 from functools import partial
 from http import HTTPStatus
@@ -38,6 +42,8 @@ from shared.http.messages import error_response, new_request_id
 
 HEAD_TIMEOUT = 10.0  # seconds from the accept (or the last answer) to the end of the request head
 IO_TIMEOUT = 10.0  # seconds one read of the body, or one write of the answer, may wait on the client
+LINGER_TIMEOUT = 2.0  # seconds a closing connection may take to close its side (gunicorn's figure)
+LINGER_BYTES = 64 * 1024  # what is read and dropped from a closing connection, at most (gunicorn's figure)
 RECV_SIZE = 16 * 1024
 
 
@@ -65,6 +71,10 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
     head_timeout = HEAD_TIMEOUT
     io_timeout = IO_TIMEOUT
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.lingering: deque[TConn] = deque()  # closing connections, oldest first
+
     def accept(self, listener: socket.socket) -> None:
         """Accept one connection and wait for its head in the poller, not in a thread."""
         if self.cfg.is_ssl:
@@ -86,16 +96,59 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships
         self._await_head(conn)
 
     def finish_request(self, conn: TConn, fs: Future[object]) -> None:
-        """After an answer: bytes of the next request already read (pipelined) start its head in the poller too,
-        rather than in a thread that would wait for the rest of it."""
-        done = self.alive and not fs.cancelled() and fs.exception() is None and fs.result() is True
-        buffered = conn.parser.unreader.buf.getvalue() if done and conn.parser is not None else b""
+        """After an answer, on the main loop: a connection that closes lingers in the poller (gthread's own
+        lingering close waits there for up to 2 s, so ten clients that never close stalled everyone for 20 s);
+        bytes of a next request already read (pipelined) start its head in the poller too."""
+        result = None if fs.cancelled() or fs.exception() is not None else fs.result()
+        if result is False:
+            self._linger(conn)
+            return
+        buffered = conn.parser.unreader.buf.getvalue() if result is True and self.alive and conn.parser else b""
         if not buffered:
             super().finish_request(conn, fs)
             return
         conn.parser.unreader.buf = io.BytesIO()
         self._await_head(conn)
         self._gathered(conn, buffered)
+
+    def _linger(self, conn: TConn) -> None:
+        """RFC 9112 9.6: send FIN, then read and drop what the client still sends until it closes, at most
+        LINGER_BYTES or LINGER_TIMEOUT, before closing: without it the answer could be lost to a reset."""
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+        except OSError:
+            self.nr_conns -= 1
+            conn.close()
+            return
+        conn.drained = 0
+        conn.timeout = time.monotonic() + LINGER_TIMEOUT
+        self.lingering.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_linger_bytes, conn))
+
+    def _on_linger_bytes(self, conn: TConn, client: socket.socket) -> None:
+        try:
+            data = client.recv(RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        conn.drained += len(data)
+        if not data or conn.drained >= LINGER_BYTES:
+            self._closed(conn)
+
+    def _closed(self, conn: TConn) -> None:
+        self.poller.unregister(conn.sock)
+        self.lingering.remove(conn)
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self) -> None:
+        """Close the connections whose head is late (gthread's), and those done lingering."""
+        super().murder_pending()
+        now = time.monotonic()
+        while self.lingering and self.lingering[0].timeout <= now:
+            self._closed(self.lingering[0])
 
     def _await_head(self, conn: TConn) -> None:
         conn.head = bytearray()

@@ -1,9 +1,14 @@
-// The demo page of `python -m shared serve`: form upload (PostObject), presigned download, email link.
+// The demo page of `python -m shared serve`: form upload (PostObject) for small files, multipart through the
+// presign function's Uppy-compatible routes (/s3/multipart...) for large ones, presigned download, email link.
 // Plain browser JavaScript, no framework and no build step; every request goes to another origin.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, stored: null };
+const state = { config: null, stored: null, upload: null };
+const MULTIPART_THRESHOLD = 16 * 1024 * 1024;  // larger files go in parts: parallel, resumable
+const MIN_PART = 5 * 1024 * 1024;
+const IN_FLIGHT = 4;
+const PART_ATTEMPTS = 4;
 
 function showError(message) {
   const box = $("error");
@@ -39,6 +44,30 @@ async function callFunction(base, path, body) {
     const error = answer && answer.error;
     const detail = error ? `${error.code}: ${error.message}` : `HTTP ${response.status}`;
     throw new Error(`${path} was refused (${response.status}): ${detail}`);
+  }
+  return answer;
+}
+
+// GET or send JSON to one of the presign function's upload routes; errors carry a top-level message.
+async function uploadApi(method, path, body) {
+  const headers = { ...authHeaders(), Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(state.config.presign + path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (failure) {
+    throw new Error(`Could not reach ${state.config.presign}: it is not running, or it does not allow this page's origin.`);
+  }
+  if (response.status === 204) return null;
+  let answer = null;
+  try { answer = await response.json(); } catch (ignored) { answer = null; }
+  if (!response.ok) {
+    const error = new Error(`${path.split("?")[0]} was refused (${response.status}): ${
+      (answer && (answer.message || (answer.error && answer.error.message))) || "no reason given"}`);
+    error.status = response.status;
+    error.code = answer && answer.error && answer.error.code;
+    throw error;
   }
   return answer;
 }
@@ -94,6 +123,7 @@ function postForm(post, file) {
 async function upload() {
   const file = $("file").files[0];
   if (!file) throw new Error("Choose a file first.");
+  if (file.size > MULTIPART_THRESHOLD) return uploadInParts(file);
   const config = state.config;
   const key = config.key_prefix + file.name;
   say("status", "Asking the presign function for a form upload...");
@@ -105,8 +135,12 @@ async function upload() {
   say("status", "Uploading straight to the bucket...");
   const uploaded = await postForm(post, file);
   progress(file.size, file.size);
+  await showStored(file, key, uploaded.etag);
+}
+
+async function showStored(file, key, etag) {
   const digest = await sha256Hex(file);
-  state.stored = { key, name: file.name, size: file.size, sha256: digest, etag: uploaded.etag };
+  state.stored = { key, name: file.name, size: file.size, sha256: digest, etag };
   say("stored-key", key);
   say("stored-size", `${file.size} bytes`);
   say("stored-sha256", digest);
@@ -114,6 +148,135 @@ async function upload() {
   $("download").disabled = false;
   $("link").disabled = false;
   say("status", "Stored.");
+}
+
+// --- Multipart: the presign function starts, signs each part, lists and completes; parts go to the bucket.
+
+function partSize(file) {
+  return Math.max(MIN_PART, Math.ceil(file.size / 10000));
+}
+
+function resumeSlot(file) {
+  return `oss-presign-upload:${file.name}:${file.size}:${file.lastModified}`;
+}
+
+function uploadPath(upload, suffix = "") {
+  return `/s3/multipart/${encodeURIComponent(upload.uploadId)}${suffix}?key=${encodeURIComponent(upload.key)}`;
+}
+
+// The upload this file had before a reload (its parts read back from the bucket), or a new one.
+async function startOrResume(file) {
+  const saved = JSON.parse(localStorage.getItem(resumeSlot(file)) || "null");
+  if (saved) {
+    try {
+      const parts = await uploadApi("GET", uploadPath(saved));
+      const done = new Map(parts.map((part) => [part.PartNumber, { etag: part.ETag, size: part.Size }]));
+      say("status", `Resuming: ${done.size} parts were already uploaded.`);
+      return { ...saved, done, resumed: done.size };
+    } catch (failure) {
+      if (failure.status !== 404) throw failure;
+      localStorage.removeItem(resumeSlot(file));  // completed or aborted meanwhile: start again
+    }
+  }
+  const started = await uploadApi("POST", "/s3/multipart", {
+    filename: file.name, type: file.type || "application/octet-stream",
+    metadata: { name: file.name, type: file.type || "application/octet-stream" } });
+  const upload = { uploadId: started.uploadId, key: started.key };
+  localStorage.setItem(resumeSlot(file), JSON.stringify(upload));
+  return { ...upload, done: new Map(), resumed: 0 };
+}
+
+function putPart(url, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.upload.onprogress = (event) => onProgress(event.loaded);
+    request.onload = () => {
+      const etag = request.getResponseHeader("ETag");
+      if (request.status >= 200 && request.status < 300 && etag) resolve(etag);
+      else if (request.status >= 200 && request.status < 300) reject(new Error("The bucket does not expose ETag to this page (its CORS rule must list ETag)."));
+      else reject(new Error(ossError(request.responseText, request.status)));
+    };
+    request.onerror = () => reject(new Error("a part upload failed before the bucket answered"));
+    request.open("PUT", url);
+    request.send(body);
+  });
+}
+
+async function sendPart(file, upload, number, size, inFlight) {
+  const start = (number - 1) * size;
+  const body = file.slice(start, Math.min(start + size, file.size));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const signed = await uploadApi("GET", uploadPath(upload, `/${number}`));
+      const etag = await putPart(signed.url, body, (loaded) => { inFlight.set(number, loaded); });
+      upload.done.set(number, { etag, size: body.size });
+      inFlight.delete(number);
+      return;
+    } catch (failure) {
+      inFlight.delete(number);
+      if (attempt >= PART_ATTEMPTS || state.upload.paused) throw failure;
+      upload.retries = (upload.retries || 0) + 1;
+      $("progress").dataset.retries = String(upload.retries);
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
+}
+
+async function uploadInParts(file) {
+  const size = partSize(file);
+  const count = Math.ceil(file.size / size);
+  $("progress").dataset.events = "0";
+  const upload = await startOrResume(file);
+  const run = { paused: false, upload };
+  state.upload = run;
+  $("pause").hidden = false;
+  $("pause").textContent = "Pause";
+  const expected = (number) => (number < count ? size : file.size - size * (count - 1));
+  const waiting = [];
+  for (let number = 1; number <= count; number += 1) {
+    const have = upload.done.get(number);
+    if (!have || have.size !== expected(number)) waiting.push(number);
+  }
+  const inFlight = new Map();
+  const ticker = setInterval(() => {
+    let loaded = 0;
+    for (const part of upload.done.values()) loaded += part.size;
+    for (const bytes of inFlight.values()) loaded += bytes;
+    progress(Math.min(loaded, file.size), file.size);
+  }, 100);
+  say("status", `Uploading ${count} parts, ${IN_FLIGHT} at a time, straight to the bucket...`);
+  try {
+    const worker = async () => {
+      while (waiting.length && !run.paused) await sendPart(file, upload, waiting.shift(), size, inFlight);
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, waiting.length) }, worker));
+  } finally {
+    clearInterval(ticker);
+  }
+  if (run.paused) {
+    say("status", `Paused: ${upload.done.size} of ${count} parts uploaded. Press Resume to go on.`);
+    return;
+  }
+  progress(file.size, file.size);
+  const parts = [...upload.done.entries()].sort((a, b) => a[0] - b[0])
+    .map(([number, part]) => ({ PartNumber: number, ETag: part.etag }));
+  await uploadApi("POST", uploadPath(upload, "/complete"), { parts });
+  localStorage.removeItem(resumeSlot(file));
+  $("pause").hidden = true;
+  state.upload = null;
+  await showStored(file, upload.key, null);
+}
+
+function pauseOrResume() {
+  const run = state.upload;
+  if (!run) return;
+  if (!run.paused) {
+    run.paused = true;  // the parts in flight finish; no new ones start
+    $("pause").textContent = "Resume";
+    return;
+  }
+  $("pause").textContent = "Pause";
+  $("upload").click();
 }
 
 // The seed's download: fetch the presigned URL, take the blob, and save it through <a download>.
@@ -175,6 +338,7 @@ async function start() {
   $("secret").value = state.config.api_key || "";
   say("endpoints", `presign: ${state.config.presign}, links: ${state.config.links}`);
   action("upload", upload);
+  $("pause").addEventListener("click", pauseOrResume);
   action("download", download);
   action("link", makeLink);
   document.body.dataset.ready = "true";

@@ -45,6 +45,7 @@ LINK_PATH = "/d/"
 FOLLOW_METHODS = ("GET", "HEAD")
 _HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _PAGE = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">'
+         '<meta name="viewport" content="width=device-width, initial-scale=1">'
          "<title>{title}</title></head>\n<body><h1>{title}</h1><p>{text}</p></body></html>\n")
 _NOT_FOUND_TEXT = "This link is not valid: it may have expired or been withdrawn. Ask whoever sent it for a new one."
 
@@ -96,8 +97,8 @@ class LinksApp(Api):
         if grant.max_link_ttl < order.ttl:
             result["ttl_capped_by"] = "policy"
         self.audit.write("link_created", request_id=request.request_id, client_request_id=request.client_request_id,
-                         principal=principal.name,
-                         bucket=link.bucket, key=link.key, link_id=link.link_id, kid=self.signer.kid,
+                         principal=principal.name, bucket=link.bucket, key=link.key, link_id=link.link_id,
+                         kid=self.signer.kid,
                          expires_at=result["expires_at"], ttl_capped_by=result.get("ttl_capped_by"),
                          url_expires=url_expires, client_ip=request.client_ip, rule=grant.rule)
         return result
@@ -154,8 +155,8 @@ class LinksApp(Api):
     def _followed(self, request: HttpRequest, link: Link, issued: IssuedUrl, revocation_note: str | None) -> None:
         url = issued.presigned
         self.audit.write("link_followed", request_id=request.request_id, client_request_id=request.client_request_id,
-                         link_id=link.link_id, bucket=link.bucket,
-                         key=link.key, principal=link.principal, method=url.method,
+                         link_id=link.link_id, bucket=link.bucket, key=link.key, principal=link.principal,
+                         method=url.method,
                          expires_at=iso8601(url.expires_at), expires_in=url.expires, capped_by=issued.capped_by,
                          client_ip=request.client_ip, url_sha256=url_digest(url.url), revocation=revocation_note)
 

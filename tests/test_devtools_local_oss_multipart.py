@@ -5,20 +5,28 @@ against hashlib; parallel parts; a restart in the middle; the object-created eve
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
+from processes import ROOT, free_port, wait_for_port
 from stubs_credentials import FakeClock
 from stubs_local_oss import BUCKET, KEYS, REGION, STS, Bucket, error_of
 from test_devtools_local_oss_events import Recorder
 
+from shared.clock import utc_now
 from shared.devtools.local_oss import LocalOss
 from shared.devtools.local_oss.cors import parse_cors_xml
 from shared.devtools.local_oss.cors_api import put_configuration
@@ -49,11 +57,23 @@ def _xml(response: requests.Response) -> ElementTree.Element:
     return ElementTree.fromstring(response.content)
 
 
-def _request(bucket: Bucket, method: str, key: str | None, params: Mapping[str, str | None], *,
+@dataclass
+class Remote:
+    """A local bucket in another process, as the request helpers use a Bucket: endpoint, clock and session."""
+
+    endpoint: str
+    http: requests.Session
+    clock: Callable[[], datetime] = utc_now
+
+
+Target = Bucket | Remote
+
+
+def _request(bucket: Target, method: str, key: str | None, params: Mapping[str, str | None], *,
              data: object = None, headers: Mapping[str, str] | None = None, header_signed: bool = False,
              oss: LocalOss | None = None) -> requests.Response:
     """Send one request, presigned (the default) or signed with the Authorization header."""
-    endpoint = (oss or bucket.oss).endpoint
+    endpoint = oss.endpoint if oss else bucket.endpoint if isinstance(bucket, Remote) else bucket.oss.endpoint
     if header_signed:
         signed = sign_request(KEYS, bucket=BUCKET, key=key, region=REGION, signing_time=bucket.clock(),
                               endpoint=endpoint, method=method, headers=headers, params=dict(params))
@@ -64,7 +84,7 @@ def _request(bucket: Bucket, method: str, key: str | None, params: Mapping[str, 
     return bucket.http.request(method, url.url, data=data, headers=url.signed_headers, timeout=TIMEOUT)
 
 
-def _initiate(bucket: Bucket, key: str, headers: Mapping[str, str] | None = None, **options: object) -> str:
+def _initiate(bucket: Target, key: str, headers: Mapping[str, str] | None = None, **options: object) -> str:
     answer = _request(bucket, "POST", key, {"uploads": None}, headers=headers, **options)  # type: ignore[arg-type]
     assert answer.status_code == 200, answer.text
     root = _xml(answer)
@@ -73,7 +93,7 @@ def _initiate(bucket: Bucket, key: str, headers: Mapping[str, str] | None = None
     return root.findtext("UploadId") or ""
 
 
-def _upload_part(bucket: Bucket, key: str, upload_id: str, number: int, data: object,
+def _upload_part(bucket: Target, key: str, upload_id: str, number: int, data: object,
                  **options: object) -> requests.Response:
     return _request(bucket, "PUT", key, {"partNumber": str(number), "uploadId": upload_id}, data=data,
                     **options)  # type: ignore[arg-type]
@@ -84,7 +104,7 @@ def _complete_xml(parts: list[tuple[int, str]]) -> bytes:
     return f"<CompleteMultipartUpload>{inner}</CompleteMultipartUpload>".encode()
 
 
-def _complete(bucket: Bucket, key: str, upload_id: str, parts: list[tuple[int, str]],
+def _complete(bucket: Target, key: str, upload_id: str, parts: list[tuple[int, str]],
               **options: object) -> requests.Response:
     return _request(bucket, "POST", key, {"uploadId": upload_id}, data=_complete_xml(parts),
                     **options)  # type: ignore[arg-type]
@@ -99,8 +119,8 @@ def _upload_all(bucket: Bucket, key: str, upload_id: str, bodies: list[bytes]) -
     return listed
 
 
-def _get(bucket: Bucket, key: str) -> requests.Response:
-    return bucket.http.get(bucket.presign(key).url, timeout=TIMEOUT)
+def _get(bucket: Target, key: str) -> requests.Response:
+    return _request(bucket, "GET", key, {})
 
 
 def test_a_presigned_upload_from_initiate_to_complete(bucket: Bucket) -> None:
@@ -363,3 +383,126 @@ def test_a_version_2_index_gains_the_multipart_tables_and_keeps_its_objects(buck
     upload_id = _initiate(bucket, "k")
     assert _upload_part(bucket, "k", upload_id, 1, b"x").status_code == 200
     assert _get(bucket, "kept").content == b"old bytes"
+
+
+SDK_PYTHON = Path("/tmp/sdk/bin/python")
+OSS2_UPLOAD = r"""
+import json, sys
+import oss2
+endpoint, bucket_name, region, key_id, secret, path, checkpoints = sys.argv[1:8]
+bucket = oss2.Bucket(oss2.AuthV4(key_id, secret), endpoint, bucket_name, region=region)
+data = open(path, "rb").read()
+init = bucket.init_multipart_upload("sdk/a.bin", headers={"Content-Type": "text/x-sdk", "x-oss-meta-by": "oss2"})
+parts = []
+for number, start in enumerate(range(0, len(data), 200 * 1024), start=1):
+    parts.append(oss2.models.PartInfo(number, bucket.upload_part("sdk/a.bin", init.upload_id, number,
+                                                                 data[start:start + 200 * 1024]).etag))
+listed = bucket.list_parts("sdk/a.bin", init.upload_id, max_parts=2)
+uploads = bucket.list_multipart_uploads()
+done = bucket.complete_multipart_upload("sdk/a.bin", init.upload_id, parts)
+got = bucket.get_object("sdk/a.bin")
+oss2.resumable_upload(bucket, "sdk/b.bin", path, multipart_threshold=100 * 1024, part_size=100 * 1024,
+                      num_threads=3, store=oss2.ResumableStore(root=checkpoints))
+print(json.dumps({"upload_id": init.upload_id, "part_etags": [p.etag for p in parts],
+                  "listed": [p.part_number for p in listed.parts], "truncated": listed.is_truncated,
+                  "next_marker": listed.next_marker, "uploads": [u.upload_id for u in uploads.upload_list],
+                  "etag": done.etag, "content_type": got.headers["Content-Type"], "meta": got.headers["x-oss-meta-by"],
+                  "same": got.read() == data, "resumable_same": bucket.get_object("sdk/b.bin").read() == data}))
+"""
+
+
+@pytest.mark.skipif(not SDK_PYTHON.exists(), reason="no oss2 virtual environment at /tmp/sdk")
+def test_oss2_uploads_in_parts_to_the_local_bucket(tmp_path: Path) -> None:
+    """oss2 (run from /tmp/sdk/bin/python, outside the project, which never depends on it) does a multipart
+    upload, lists, completes and a threaded resumable_upload. Skipped where /tmp/sdk is absent, as in CI."""
+    data = os.urandom(700_000)
+    (tmp_path / "data.bin").write_bytes(data)
+    (tmp_path / "checkpoints").mkdir()
+    with LocalOss(tmp_path / "oss", credentials=[KEYS], region=REGION, buckets=[BUCKET]) as oss:  # the real clock
+        done = subprocess.run([str(SDK_PYTHON), "-c", OSS2_UPLOAD, oss.endpoint, BUCKET, REGION, KEYS.access_key_id,
+                               KEYS.access_key_secret, str(tmp_path / "data.bin"), str(tmp_path / "checkpoints")],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    chunks = [data[start:start + 200 * 1024] for start in range(0, len(data), 200 * 1024)]
+    assert result["part_etags"] == [_quoted_md5(chunk).strip('"') for chunk in chunks]
+    assert result["etag"] == _object_etag(chunks).strip('"')
+    assert (result["listed"], result["truncated"], result["next_marker"]) == ([1, 2], True, "2")
+    assert result["uploads"] == [result["upload_id"]]
+    assert (result["content_type"], result["meta"], result["same"], result["resumable_same"]) == (
+        "text/x-sdk", "oss2", True, True)
+
+
+SERVE = r"""
+import sys
+from shared.credentials import Credentials
+from shared.clock import utc_now
+from shared.devtools.local_oss import LocalOss
+root, port, key_id, secret, region, bucket = sys.argv[1:7]
+with LocalOss(root, credentials=[Credentials(key_id, secret)], region=region, port=int(port), buckets=[bucket]):
+    sys.stdin.read()  # serve until the test closes stdin
+"""
+BIG_PART = 16 << 20
+BIG_PARTS = 16  # 256 MiB in all
+RSS_ALLOWANCE = 64 << 20
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    """A /proc/<pid>/status figure (VmRSS, VmHWM), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc")
+def test_256_mib_in_16_mib_parts_keeps_the_servers_memory_flat(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVE, str(tmp_path / "oss"), str(port), KEYS.access_key_id,
+                               KEYS.access_key_secret, REGION, BUCKET], cwd=ROOT, stdin=subprocess.PIPE,
+                              env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)})
+    try:
+        wait_for_port(port, server)
+        remote = Remote(f"http://127.0.0.1:{port}", requests.Session())
+        warm = _initiate(remote, "warm-up")
+        _upload_part(remote, "warm-up", warm, 1, b"x" * 1000)
+        baseline = _memory_kib(server.pid, "VmRSS") << 10
+        etag, digest = _big_upload(remote)
+        peak = _memory_kib(server.pid, "VmHWM") << 10
+        got = hashlib.sha256()
+        url = presign(KEYS, bucket=BUCKET, key="big.bin", region=REGION, signing_time=utc_now(),
+                      endpoint=remote.endpoint).url
+        with requests.get(url, stream=True, timeout=TIMEOUT) as answer:
+            assert answer.headers["ETag"] == etag
+            for chunk in answer.iter_content(1 << 20):
+                got.update(chunk)
+        assert got.hexdigest() == digest
+        assert peak - baseline < RSS_ALLOWANCE, f"the server grew by {(peak - baseline) >> 20} MiB"
+    finally:
+        server.stdin.close()  # type: ignore[union-attr]
+        server.wait(timeout=30)
+
+
+def _big_upload(remote: Remote) -> tuple[str, str]:
+    """Upload BIG_PARTS parts of BIG_PART bytes, 4 at a time; return the object's ETag and the SHA-256 sent."""
+    upload_id = _initiate(remote, "big.bin")
+    base = os.urandom(BIG_PART)
+    bodies = [hashlib.sha256(bytes([n])).digest() + base[32:] for n in range(BIG_PARTS)]  # distinct parts
+    whole = hashlib.sha256()
+    for data in bodies:
+        whole.update(data)
+
+    def send(number: int) -> str:
+        answer = requests.put(presign(KEYS, bucket=BUCKET, key="big.bin", region=REGION, signing_time=utc_now(),
+                                      endpoint=remote.endpoint, method="PUT",
+                                      params={"partNumber": str(number), "uploadId": upload_id}).url,
+                              data=bodies[number - 1], timeout=120)
+        assert answer.status_code == 200, answer.text
+        return answer.headers["ETag"]
+
+    with ThreadPoolExecutor(4) as pool:
+        etags = list(pool.map(send, range(1, BIG_PARTS + 1)))
+    done = _complete(remote, "big.bin", upload_id, list(enumerate(etags, start=1)))
+    assert done.status_code == 200, done.text
+    assert done.headers["ETag"] == _object_etag(bodies)
+    return done.headers["ETag"], whole.hexdigest()

@@ -81,9 +81,8 @@ def list_uploads_result(bucket: str, page: UploadPage, *, prefix: str, delimiter
 
 
 def iso_time(moment: datetime) -> str:
-    """OSS's XML time: UTC with milliseconds, ``2026-11-20T06:45:43.000Z``."""
-    utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    """OSS's XML time: UTC, whole seconds written with ``.000`` (``2026-11-20T06:45:43.000Z``), as oss2 parses it."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _listed_part(node: ElementTree.Element) -> tuple[int, str]:

@@ -506,3 +506,23 @@ def _big_upload(remote: Remote) -> tuple[str, str]:
     assert done.status_code == 200, done.text
     assert done.headers["ETag"] == _object_etag(bodies)
     return done.headers["ETag"], whole.hexdigest()
+
+
+def test_a_complete_that_fails_midway_keeps_the_old_object_and_leaves_nothing(bucket: Bucket) -> None:
+    assert _request(bucket, "PUT", "k", {}, data=b"the old object").status_code == 200
+    upload_id = _initiate(bucket, "k")
+    listed = _upload_all(bucket, "k", upload_id, [_body(PART, 12), _body(PART, 13), b"end"])
+    folder = bucket.root / BUCKET / "%uploads" / upload_id
+    (_, content), = bucket_parts(bucket, upload_id, 2)
+    (folder / content).unlink()  # as when a part is replaced or the upload aborted once complete read the index
+    answer = _complete(bucket, "k", upload_id, listed)
+    assert answer.status_code == 400 and error_of(answer)["Code"] == "InvalidPart"
+    assert _get(bucket, "k").content == b"the old object"
+    assert list((bucket.root / BUCKET / "%tmp").iterdir()) == []
+
+
+def bucket_parts(bucket: Bucket, upload_id: str, number: int) -> list[tuple[int, str]]:
+    """The index's (part number, content file) rows for one part."""
+    with closing(sqlite3.connect(bucket.root / BUCKET / INDEX)) as db:
+        return db.execute("SELECT number, content FROM parts WHERE upload_id = ? AND number = ?",
+                          (upload_id, number)).fetchall()

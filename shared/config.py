@@ -2,7 +2,9 @@
 
     SigningDefaults    where URLs point: OSS_BUCKET, OSS_REGION, OSS_ENDPOINT, OSS_CNAME
     PresignSettings    the presign function's: signing, lifetimes, authentication, policy text, CORS origins
-    PresignUploadSettings  those and PRESIGN_MAX_UPLOAD_SIZE, for form uploads (the links function has none)
+    PresignUploadSettings  those and PRESIGN_MAX_UPLOAD_SIZE, for form uploads (the links function has none), and
+                       PRESIGN_UPLOAD_KEY (checked by shared.presign.upload_keys) and PRESIGN_UPLOAD_META for the
+                       S3 routes' uploads
 
 The links and object-created functions extend them in their own packages (``shared.links.settings``,
 ``shared.object_created.settings``), where the values they check are defined.
@@ -20,6 +22,9 @@ from shared.oss.expiry import MAX_V4_LIFETIME
 from shared.oss.post_policy import MAX_POST_SIZE
 
 DEFAULT_MAX_UPLOAD_SIZE = 100 * 1024 * 1024  # bytes: a form upload's default bound (100 MiB)
+UPLOAD_META_VARIABLE = "PRESIGN_UPLOAD_META"
+MAX_UPLOAD_META = 32
+_META_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 class SigningDefaults:
@@ -94,9 +99,23 @@ class PresignUploadSettings(PresignSettings):
     """The presign function's settings: PresignSettings and the form uploads' size bound. ``max_upload_size`` is
     the ``max_size`` of a form whose caller gives none, and the cap of a policy rule that sets no ``max_size``."""
 
-    __slots__ = ("max_upload_size",)
+    __slots__ = ("max_upload_size", "upload_key", "upload_meta")
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         super().__init__(environ)
         self.max_upload_size = env.whole_number(environ, "PRESIGN_MAX_UPLOAD_SIZE", DEFAULT_MAX_UPLOAD_SIZE,
                                                 high=MAX_POST_SIZE, unit="bytes ")
+        self.upload_key = env.text(environ, "PRESIGN_UPLOAD_KEY")  # checked by shared.presign.upload_keys
+        self.upload_meta = upload_meta_names(env.text(environ, UPLOAD_META_VARIABLE))
+
+
+def upload_meta_names(raw: str | None) -> frozenset[str]:
+    """``PRESIGN_UPLOAD_META``: the metadata names an upload keeps as x-oss-meta-*, comma-separated (default none)."""
+    names = frozenset(name.strip().lower() for name in (raw or "").split(",") if name.strip())
+    for name in names:
+        if len(name) > 64 or not set(name) <= _META_NAME_CHARS:
+            raise ConfigError(UPLOAD_META_VARIABLE, f"{UPLOAD_META_VARIABLE} holds {name[:64]!r}: a name is 1..64 "
+                                                    "letters, digits, '-' or '_'")
+    if len(names) > MAX_UPLOAD_META:
+        raise ConfigError(UPLOAD_META_VARIABLE, f"{UPLOAD_META_VARIABLE} names at most {MAX_UPLOAD_META} fields")
+    return names

@@ -2,6 +2,7 @@
 
     PresignError                     base: ``status``, ``code``, ``message``
     ├── InvalidArgument (ValueError) 400 a field of the request is wrong (``field`` names it)
+    ├── InvalidUpload                400 OSS refused to complete a multipart upload (InvalidPart, EntityTooSmall ...)
     ├── Unauthenticated              401 no or bad credentials from the caller
     ├── AccessDenied                 403 authenticated, but the policy does not allow it
     ├── NotFound                     404 no such route, link or object
@@ -57,6 +58,17 @@ class InvalidArgument(PresignError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidUpload(PresignError):
+    """Raised when OSS refuses the parts of a multipart upload: ``code`` is OSS's own (InvalidPart ...)."""
+
+    status = 400
+    code = "InvalidUpload"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Unauthenticated(PresignError):

@@ -61,6 +61,10 @@ def resolve(node: object, params: Mapping[str, object], conditions: Mapping[str,
             for old, new in argument[0].items():
                 text = text.replace(old, new)
             return text
+        if name == "Fn::Select":
+            return resolve(argument[1], params, conditions)[int(argument[0])]  # type: ignore[index]
+        if name == "Fn::Split":
+            return str(resolve(argument[1], params, conditions)).split(argument[0])
         if name == "Fn::Join":
             return argument[0].join(str(item) for item in resolve(argument[1], params, conditions))  # type: ignore[union-attr]
     resolved = {key: resolve(value, params, conditions) for key, value in node.items()}

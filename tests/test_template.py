@@ -62,6 +62,9 @@ OBJECTS = "acs:oss:*:*:examplebucket/reports/*"
 REVOCATION = "acs:oss:*:*:controlbucket/links/revoked.json"
 FAILURE_QUEUE = "acs:mns:cn-hangzhou:1234567890123456:/queues/presign-failed/messages"
 READ = ("oss:GetObject", "oss:GetObjectVersion")  # a GET or HEAD of ?versionId= needs oss:GetObjectVersion
+# The S3 routes' multipart uploads: initiate, parts and complete need PutObject; abort and list their own actions.
+MULTIPART = ("oss:PutObject", "oss:AbortMultipartUpload", "oss:ListParts")
+UPLOADS = "acs:oss:*:*:examplebucket/uploads/*"  # the default PresignUploadKey's text before its first placeholder
 
 
 def functions(stack: Stack | None = None) -> dict[str, dict]:
@@ -218,12 +221,24 @@ def test_a_stack_without_what_a_function_requires_is_refused(parameter: str) -> 
 def test_each_role_grants_exactly_the_listed_actions(uploads: str, revocation: str, queue: str) -> None:
     stack = Stack(TEMPLATE_DATA, EnableUploads=uploads, LinkRevocationObject=revocation, OnCreatedFailureQueue=queue)
     read = {("Allow", READ, (OBJECTS,))}
-    put = {("Allow", ("oss:PutObject",), (OBJECTS,))} if uploads == "true" else set()
+    put = {("Allow", ("oss:PutObject",), (OBJECTS,)), ("Allow", MULTIPART, (UPLOADS,))} if uploads == "true" else set()
     revocation_read = {("Allow", ("oss:GetObject",), (REVOCATION,))} if revocation else set()
     send = {("Allow", ("mns:SendMessage",), (FAILURE_QUEUE,))} if queue else set()
     assert stack.statements("PresignRole") == read | put
     assert stack.statements("LinksRole") == read | revocation_read
     assert stack.statements("OnObjectCreatedRole") == read | send
+
+
+@pytest.mark.parametrize(("template", "resource"), [
+    ("media/in/{date}/{uuid}", "acs:oss:*:*:examplebucket/media/in/*"),
+    ("u-{principal}/{filename}", "acs:oss:*:*:examplebucket/u-*"),
+    ("{principal}/{uuid}/{filename}", "acs:oss:*:*:examplebucket/*"),
+], ids=["folder", "text-before-the-placeholder", "placeholder-first-the-whole-bucket"])
+def test_multipart_actions_are_granted_under_the_upload_templates_prefix_only(template: str, resource: str) -> None:
+    granted = Stack(TEMPLATE_DATA, EnableUploads="true", PresignUploadKey=template).statements("PresignRole")
+    assert ("Allow", MULTIPART, (resource,)) in granted
+    assert not any("oss:ListParts" in actions for _, actions, _ in
+                   Stack(TEMPLATE_DATA, PresignUploadKey=template).statements("PresignRole"))
 
 
 @pytest.mark.parametrize(("role", "service"), [("PresignRole", "fc.aliyuncs.com"), ("LinksRole", "fc.aliyuncs.com"),
@@ -262,7 +277,9 @@ def test_http_trigger_is_anonymous_the_function_authorizes_and_answers_preflight
     properties = RESOURCES[logical_id(folder).replace("Function", "HttpTrigger")]["Properties"]
     assert properties["FunctionName"] == {"Fn::GetAtt": [logical_id(folder), "FunctionName"]}
     assert properties["TriggerType"] == "http"
-    assert properties["TriggerConfig"] == {"authType": "anonymous", "methods": ["GET", "HEAD", "POST", "OPTIONS"]}
+    methods = ["GET", "HEAD", "POST", "DELETE", "OPTIONS"] if folder == "presign" else ["GET", "HEAD", "POST",
+                                                                                        "OPTIONS"]
+    assert properties["TriggerConfig"] == {"authType": "anonymous", "methods": methods}  # DELETE: abort an upload
 
 
 @pytest.mark.parametrize("region", ["", "cn-hangzhou"], ids=["default", "stack-region-named"])

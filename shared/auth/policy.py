@@ -12,6 +12,8 @@ bucket, key, method and every option it uses. A key with an empty, ``.`` or ``..
 rule, so ``reports/../secret`` never passes as ``reports/``. ``max_expires`` caps a presigned URL's
 lifetime, ``max_link_ttl`` (default 30 days) a links-function link's. ``POST`` grants form uploads (PostObject),
 of at most the rule's ``max_size`` bytes; a ``key_prefix`` upload needs a ``prefix`` rule under which it lies.
+``"multipart"`` in ``allow`` on a ``PUT`` rule grants multipart uploads (the S3 routes), whose completed size is
+bounded by the same ``max_size`` (up to 10000 parts of 5 GiB).
 Structural errors are ConfigErrors that point at the rule; refusals tell the caller only "not allowed by the
 policy" and the log why.
 """
@@ -28,6 +30,8 @@ from shared.fields import unique_names
 from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
 from shared.oss.post_policy import MAX_POST_SIZE
 
+MAX_MULTIPART_SIZE = 10_000 * MAX_POST_SIZE  # bytes: 10000 parts of at most 5 GiB each
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
 if TYPE_CHECKING:
     from shared.auth.authenticator import Principal
@@ -37,7 +41,7 @@ DENIED = "not allowed by the policy"
 ANYONE = "*"
 METHODS = ("GET", "HEAD", "PUT", "POST")  # POST: a form upload (PostObject), bounded by max_size
 OPTIONS = ("filename", "process", "version_id", "bind_ip", "traffic_limit", "content_type", "meta",
-           "check_exists")
+           "check_exists", "multipart")
 _OPTION_SET = frozenset(OPTIONS)
 RULE_FIELDS = ("bucket", "prefix", "keys", "methods", "max_expires", "max_link_ttl", "max_size", "allow")
 DEFAULT_MAX_LINK_TTL = 2_592_000  # 30 days
@@ -181,6 +185,13 @@ class Policy:
         return max(rules, key=lambda rule: (min(default_max_size if rule.max_size is None else rule.max_size,
                                                 max_size), _url_cap(rule))).grant()
 
+    def authorize_multipart(self, principal: Principal, *, bucket: str, key: str, default_max_size: int) -> Grant:
+        """Authorize a multipart upload to ``key`` (a PUT rule allowing "multipart"): the rule granting the largest
+        size (``default_max_size`` for a rule without ``max_size``), then the longest URLs."""
+        rules = self._allowing(principal, bucket=bucket, key=key, method="PUT", options=("multipart",))
+        return max(rules, key=lambda rule: (default_max_size if rule.max_size is None else rule.max_size,
+                                            _url_cap(rule))).grant()
+
     def _allowing(self, principal: Principal, *, bucket: str, key: str, method: str,
                   options: Iterable[str], key_prefix: bool = False) -> list[Rule]:
         """The rules of the principal and of "*" that allow the request, in order; AccessDenied when none."""
@@ -270,9 +281,10 @@ def _rule(where: str, spec: object) -> Rule:
         raise _bad(f"{where}.bucket", "required: the bucket's name")
     prefix, patterns = _key_scope(where, spec)
     methods = _methods(where, spec)
+    allow = _allow(where, spec)  # "multipart" on a rule without PUT grants nothing, as "filename" on a PUT rule
     return Rule(where, bucket, prefix=prefix, patterns=patterns, methods=methods,
-                max_expires=_max_expires(where, spec), allow=_allow(where, spec),
-                max_link_ttl=_max_link_ttl(where, spec), max_size=_max_size(where, spec, methods))
+                max_expires=_max_expires(where, spec), allow=allow,
+                max_link_ttl=_max_link_ttl(where, spec), max_size=_max_size(where, spec, methods, allow))
 
 
 def _key_scope(where: str, spec: Mapping[str, object]) -> tuple[str | None, list[re.Pattern[str]]]:
@@ -328,14 +340,16 @@ def _max_link_ttl(where: str, spec: Mapping[str, object]) -> int:
     return value
 
 
-def _max_size(where: str, spec: Mapping[str, object], methods: frozenset[str]) -> int | None:
+def _max_size(where: str, spec: Mapping[str, object], methods: frozenset[str], allow: frozenset[str]) -> int | None:
     if "max_size" not in spec:
         return None
     value = spec["max_size"]
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_POST_SIZE:
-        raise _bad(f"{where}.max_size", f"must be a whole number of bytes from 1 to {MAX_POST_SIZE} (5 GiB), "
-                                        f"got {value!r}")
-    if "POST" not in methods:
+    multipart = "multipart" in allow
+    high = MAX_MULTIPART_SIZE if multipart else MAX_POST_SIZE
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        span = f"{MAX_MULTIPART_SIZE} (10000 parts of 5 GiB)" if multipart else f"{MAX_POST_SIZE} (5 GiB)"
+        raise _bad(f"{where}.max_size", f"must be a whole number of bytes from 1 to {span}, got {value!r}")
+    if "POST" not in methods and not multipart:
         # A presigned PUT URL cannot bound the size of its body: a max_size there would promise what it cannot keep.
         raise _bad(f"{where}.max_size", "bounds form uploads, which need POST in methods; a presigned PUT URL "
                                         "cannot bound the size it uploads")

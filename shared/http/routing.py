@@ -20,18 +20,47 @@ from shared.http.messages import HttpRequest
 
 def route_methods(path: str, routes: Mapping[str, tuple[str, ...]]) -> tuple[str, ...] | None:
     """The methods the route at ``path`` serves (trailing slashes dropped); None when there is no such route."""
-    return routes.get(path.rstrip("/") or "/")
+    found = find_route(path, routes)
+    return routes[found[0]] if found else None
+
+
+def find_route(path: str, routes: Mapping[str, tuple[str, ...]]) -> tuple[str, dict[str, str]] | None:
+    """The route serving ``path`` and its path parameters: an exact route, else one with ``{name}`` segments
+    (each matching one non-empty segment; literal segments win: ``/a/{id}/batch`` before ``/a/{id}/{n}``)."""
+    path = path.rstrip("/") or "/"
+    if path in routes:
+        return path, {}
+    segments = path.split("/")
+    for pattern in sorted((p for p in routes if "{" in p), key=lambda p: p.count("{")):
+        wanted = pattern.split("/")
+        if len(wanted) != len(segments):
+            continue
+        params = {}
+        for expected, given in zip(wanted, segments, strict=True):
+            if expected.startswith("{") and expected.endswith("}") and given:
+                params[expected[1:-1]] = given
+            elif expected != given:
+                break
+        else:
+            return pattern, params
+    return None
 
 
 def match_route(request: HttpRequest, routes: Mapping[str, tuple[str, ...]]) -> str:
     """Return the request's route (trailing slashes dropped); 404 for no route, 405 for a wrong method."""
-    path = request.path.rstrip("/") or "/"
-    allowed = route_methods(path, routes)
-    if allowed is None:
+    return match_route_params(request, routes)[0]
+
+
+def match_route_params(request: HttpRequest, routes: Mapping[str, tuple[str, ...]]) -> tuple[str, dict[str, str]]:
+    """The request's route and its path parameters; 404 for no route, 405 for a wrong method."""
+    found = find_route(request.path, routes)
+    if found is None:
+        path = request.path.rstrip("/") or "/"
         raise NotFound(f"no route for {path[:128]}", code="NotFound")
+    allowed = routes[found[0]]
     if request.method not in allowed:
         raise MethodNotAllowed(request.method[:16], allowed)
-    return path
+    return found
 
 
 def json_object(request: HttpRequest) -> dict[str, object]:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from shared.clock import utc_now
 from shared.credentials.provider import CredentialsProvider
-from shared.oss.endpoints import Endpoint, parse_endpoint
+from shared.oss.endpoints import Endpoint, bucket_site, object_path, parse_endpoint
 from shared.oss.expiry import effective_lifetime
 from shared.oss.post_policy import PostForm, presign_post
 from shared.oss.signer import PresignedUrl, SignedRequest, presign, sign_request
@@ -31,13 +31,14 @@ class IssuedUrl:
 
 
 class IssuedForm:
-    """A signed upload form and, when its lifetime was cut short, what cut it."""
+    """A signed upload form, its lifetime in seconds and, when that was cut short, what cut it."""
 
-    __slots__ = ("form", "capped_by")
+    __slots__ = ("form", "capped_by", "expires")
 
-    def __init__(self, form: PostForm, capped_by: str | None) -> None:
+    def __init__(self, form: PostForm, capped_by: str | None, expires: int = 0) -> None:
         self.form = form
         self.capped_by = capped_by
+        self.expires = expires
 
     def __repr__(self) -> str:
         return f"IssuedForm({self.form!r}, capped_by={self.capped_by!r})"
@@ -80,11 +81,15 @@ class Issuer:
         form = presign_post(credentials, bucket=bucket, region=self.region, signing_time=now, max_size=max_size,
                             key=key, key_prefix=key_prefix, content_type=content_type, expires=lifetime.expires,
                             success_action_status=success_action_status, meta=meta, endpoint=self.endpoint)
-        return IssuedForm(form, lifetime.capped_by)
+        return IssuedForm(form, lifetime.capped_by, lifetime.expires)
 
-    def sign_request(self, *, bucket: str, key: str, method: str,
-                     params: Mapping[str, str] | None = None) -> SignedRequest:
-        """Sign an ordinary request to OSS with the Authorization header (HEAD, GET)."""
+    def sign_request(self, *, bucket: str, key: str, method: str, params: Mapping[str, str | None] | None = None,
+                     headers: Mapping[str, str] | None = None) -> SignedRequest:
+        """Sign an ordinary request to OSS with the Authorization header (HEAD, GET, the multipart requests)."""
         credentials = self.provider.get_credentials()
         return sign_request(credentials, bucket=bucket, key=key, region=self.region, endpoint=self.endpoint,
-                            method=method, signing_time=self.clock(), params=params)
+                            method=method, signing_time=self.clock(), params=params, headers=headers)
+
+    def object_url(self, bucket: str, key: str) -> str:
+        """The object's URL with no query: where it is, granting nothing."""
+        return object_path(bucket_site(bucket, self.region, self.endpoint, False, False, None, None), key)[1]

@@ -4,6 +4,7 @@
     POST /presign                the same fields as a JSON object
     POST /presign/batch          {"items": [...]}: one result or error per item, in order
     POST /presign/post           {"key" or "key_prefix", ...}: a signed form for a size-bounded upload (PostObject)
+    /s3/...                      Uppy's S3 protocol: forms and multipart uploads (``shared.presign.uploads``)
     GET  /healthz                200, no authentication, nothing secret
 
 Every request is authenticated, then each URL is authorized by the policy (default deny), signed
@@ -29,11 +30,14 @@ from shared.http.messages import HttpRequest, HttpResponse, json_response
 from shared.http.routing import json_object, match_route
 from shared.oss.client import OssClient
 from shared.oss.issuer import Issuer
+from shared.oss.multipart import MultipartUploads
 from shared.presign.post_request import PostRequest
 from shared.presign.request import PresignRequest
+from shared.presign.upload_keys import UploadKeys
+from shared.presign.uploads import UPLOAD_ROUTES, Uploads
 
 ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/presign/post": ("POST",),
-          "/healthz": ("GET", "HEAD")}
+          "/healthz": ("GET", "HEAD"), **UPLOAD_ROUTES}
 
 
 class PresignApp(Api):
@@ -42,15 +46,21 @@ class PresignApp(Api):
     routes = ROUTES
 
     def __init__(self, settings: PresignUploadSettings, *, authenticator: Authenticator, policy: Policy,
-                 issuer: Issuer, oss: OssClient, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+                 issuer: Issuer, oss: OssClient, audit: AuditLog, clock: Callable[[], datetime],
+                 upload_keys: UploadKeys | None = None) -> None:
         super().__init__(authenticator=authenticator, policy=policy, issuer=issuer, audit=audit, clock=clock,
                          cors=settings.cors)
         self.settings = settings
         self.oss = oss
+        self.uploads = Uploads(settings, policy=policy, issuer=issuer, multipart=MultipartUploads(oss),
+                               keys=upload_keys or UploadKeys.parse(None), audit=audit, clock=clock,
+                               authenticate=self.authenticate, issue_form=self.issue_form)
 
     def route(self, call: Call) -> HttpResponse:
-        """/healthz, or an authenticated /presign, /presign/batch or /presign/post."""
+        """/healthz, or an authenticated /presign, /presign/batch, /presign/post or S3 route."""
         request = call.request
+        if request.path.startswith("/s3/"):
+            return self.uploads.answer(call)
         route = match_route(request, ROUTES)
         if route == "/healthz":
             return json_response(200, {"status": "ok"})
@@ -59,7 +69,9 @@ class PresignApp(Api):
             return batch(call, self.audit, json_object(request), partial(self._batch_item, request, principal),
                          noun="request objects")
         if route == "/presign/post":
-            return json_response(200, self._issue_form(request, principal, json_object(request)))
+            form = PostRequest.parse(json_object(request), default_bucket=self.settings.signing.bucket,
+                                     default_expires=self.settings.default_expires)
+            return json_response(200, self.issue_form(request, principal, form, form.options())[0])
         given = json_object(request) if request.method == "POST" else single_values(request.query)
         order = self._parse(given)
         result = self._issue(request, principal, order)
@@ -103,14 +115,14 @@ class PresignApp(Api):
                          rule=grant.rule)
         return result
 
-    def _issue_form(self, request: HttpRequest, principal: Principal, given: Mapping[str, object]) -> dict[str, object]:
-        """Authorize and sign one upload form: its size and lifetime cut to what the policy allows, and logged."""
-        order = PostRequest.parse(given, default_bucket=self.settings.signing.bucket,
-                                  default_expires=self.settings.default_expires)
+    def issue_form(self, request: HttpRequest, principal: Principal, order: PostRequest,
+                   options: frozenset[str]) -> tuple[dict[str, object], int]:
+        """Authorize (for ``options``) and sign one upload form: its size and lifetime cut to what the policy
+        allows, and logged; the form's JSON and its lifetime in seconds."""
         default_size = self.settings.max_upload_size
         wanted = order.max_size or default_size
         grant = self.policy.authorize_upload(principal, bucket=order.bucket, key=order.scope,
-                                             key_prefix=order.key is None, options=order.options(),
+                                             key_prefix=order.key is None, options=options,
                                              max_size=wanted, default_max_size=default_size)
         size_cap = default_size if grant.max_size is None else grant.max_size
         caps = [cap for cap in (grant.max_expires, self.settings.max_expires) if cap]
@@ -124,8 +136,8 @@ class PresignApp(Api):
             result["expires_capped_by"] = issued.capped_by
         if wanted > size_cap:
             result["max_size_capped_by"] = "policy"
-        self.audit.write("issued", request_id=request.request_id, principal=principal.name, bucket=order.bucket,
-                         key=order.key, key_prefix=order.key_prefix, method="POST", expires_at=result["expires_at"],
-                         max_size=form.max_size, client_ip=request.client_ip,
-                         policy_sha256=url_digest(form.fields["policy"]), rule=grant.rule)
-        return result
+        self.audit.write("issued", request_id=request.request_id, client_request_id=request.client_request_id,
+                         principal=principal.name, bucket=order.bucket, key=order.key, key_prefix=order.key_prefix,
+                         method="POST", expires_at=result["expires_at"], max_size=form.max_size,
+                         client_ip=request.client_ip, policy_sha256=url_digest(form.fields["policy"]), rule=grant.rule)
+        return result, issued.expires

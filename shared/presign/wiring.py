@@ -17,6 +17,7 @@ from shared.http.api import App, BrokenApp
 from shared.oss.client import OssClient
 from shared.oss.issuer import Issuer
 from shared.presign.app import PresignApp
+from shared.presign.upload_keys import UploadKeys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ def build_presign_app(environ: Mapping[str, str], *, clock: Callable[[], datetim
         settings = PresignUploadSettings(environ)
         authenticator, policy, issuer = gate_and_issuer(settings, environ, clock=clock, provider=provider,
                                                         session=session)
+        upload_keys = UploadKeys.parse(settings.upload_key)
     except ConfigError as error:
         return BrokenApp(error, audit)
     return PresignApp(settings, authenticator=authenticator, policy=policy, issuer=issuer,
-                      oss=OssClient(issuer, session=session), audit=audit, clock=clock)
+                      oss=OssClient(issuer, session=session), audit=audit, clock=clock, upload_keys=upload_keys)

@@ -6,6 +6,7 @@
     package   build one code zip per function for Function Compute
     keygen    print a fresh API key (and its PRESIGN_API_KEYS entry), link key, JWT secret or webhook secret
     token     print an HS256 JWT from PRESIGN_JWT_SECRET for trying the API
+    upload    upload a file through the presign function's S3 routes: a form, or multipart and resumable
 
 Only the command that runs is imported: signing one URL does not pay for the packager or the server.
 Usage errors and missing credentials print one line on stderr and exit with status 2. A reader that
@@ -67,6 +68,11 @@ def _token() -> Command:
     return token
 
 
+def _upload() -> Command:
+    from shared.devtools import upload
+    return upload
+
+
 # name: (the module that runs it, a one-line help, the description its --help shows)
 COMMANDS: dict[str, tuple[Callable[[], Command], str, str]] = {
     "sign": (_sign, "print a presigned URL", "Print an OSS Signature V4 presigned URL for KEY."),
@@ -83,6 +89,9 @@ COMMANDS: dict[str, tuple[Callable[[], Command], str, str]] = {
                "LINK_SIGNING_KEYS entry (kid:secret), a PRESIGN_JWT_SECRET secret, or a webhook secret."),
     "token": (_token, "print an HS256 JWT from PRESIGN_JWT_SECRET for trying the API",
               "Print an HS256 JWT for principal --sub, signed with the first secret of PRESIGN_JWT_SECRET."),
+    "upload": (_upload, "upload a file through the presign function (multipart, resumable)",
+               "Upload FILE through the presign function's S3 routes: one form upload up to 16 MiB, a multipart "
+               "upload above (parts in parallel, each retried, resumable with --resume); print its key and ETag."),
 }
 
 

@@ -139,11 +139,11 @@ class Uploader:
         sender = PartSender(urls, self.routes.transport, fd, in_flight=self.in_flight, retry=self.retry,
                             sleep=self.sleep, sent=sent)
 
-        def tick() -> None:
+        def tick(parts_sent: int) -> None:
+            self.status.parts_done = len(plan) - len(todo) + parts_sent
             progress.update(sent.value)
 
         etags = sender.send_all(todo, tick)
-        self.status.parts_done = len(plan)
         progress.update(size, final=True)
         progress.end_line()
         return etags

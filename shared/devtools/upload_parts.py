@@ -111,8 +111,9 @@ class PartSender:
         self.in_flight, self.retry, self.sleep, self.sent = in_flight, retry, sleep, sent
         self.stop = threading.Event()
 
-    def send_all(self, parts: Sequence[PartPlan], on_tick: Callable[[], None]) -> dict[int, str]:
-        """Send every part; their ETags by number. The first part that fails for good ends it (UploadFailed)."""
+    def send_all(self, parts: Sequence[PartPlan], on_tick: Callable[[int], None]) -> dict[int, str]:
+        """Send every part; their ETags by number. The first part that fails for good ends it (UploadFailed).
+        ``on_tick`` hears the count of parts sent, each time one is done and at least every 0.1 s."""
         todo: queue.SimpleQueue[PartPlan] = queue.SimpleQueue()
         for part in parts:
             todo.put(part)
@@ -125,12 +126,12 @@ class PartSender:
                 try:
                     number, outcome = results.get(timeout=TICK)
                 except queue.Empty:
-                    on_tick()
+                    on_tick(len(etags))
                     continue
                 if isinstance(outcome, BaseException):
                     raise UploadFailed(f"part {number}: {outcome}") from outcome
                 etags[number] = outcome
-                on_tick()
+                on_tick(len(etags))
         finally:
             self.stop.set()
         return etags

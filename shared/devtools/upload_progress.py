@@ -1,7 +1,7 @@
 """The upload's progress on stderr: a bar redrawn in place on a terminal, else a plain line per 10 %.
 
-    [##########..........]  128.0/256.0 MiB  87.5 MiB/s  0:01 left       (a terminal, at most 10 times a second)
-    upload: 50% (128.0 of 256.0 MiB, 87.5 MiB/s)                         (anything else: 10%, 20%, ... 100%)
+    [##########..........]  128.0 MiB of 256.0 MiB  87.5 MiB/s  0:01 left    (a terminal, at most 10 times a second)
+    upload: 50% (128.0 MiB of 256.0 MiB, 87.5 MiB/s)                      (anything else: 10%, 20%, ... 100%)
 
 The rate counts only the bytes sent since this run began (a resumed upload's earlier parts are done, not
 fast); the clock is an argument.
@@ -41,9 +41,10 @@ class Progress:
             return
         tenths = done * 10 // self.total if self.total else 10
         if tenths > self._tenths:
+            rate = _size(self._rate(done, now))
+            self.stream.write("".join(f"upload: {tenth * 10}% ({_size(done)} of {_size(self.total)}, {rate}/s)\n"
+                                      for tenth in range(self._tenths + 1, tenths + 1)))  # one line per 10 %
             self._tenths = tenths
-            self.stream.write(f"upload: {tenths * 10}% ({done / MIB:.1f} of {self.total / MIB:.1f} MiB, "
-                              f"{self._rate(done, now) / MIB:.1f} MiB/s)\n")
             self.stream.flush()
 
     def end_line(self) -> None:
@@ -59,12 +60,17 @@ class Progress:
         rate = self._rate(done, now)
         left = (self.total - done) / rate if rate > 0 else None
         eta = "--:--" if left is None else _duration(left)
-        return (f"[{'#' * filled}{'.' * (WIDTH - filled)}]  {done / MIB:.1f}/{self.total / MIB:.1f} MiB  "
-                f"{rate / MIB:.1f} MiB/s  {eta} left")
+        return (f"[{'#' * filled}{'.' * (WIDTH - filled)}]  {_size(done)} of {_size(self.total)}  {_size(rate)}/s  "
+                f"{eta} left")
 
     def _rate(self, done: int, now: float) -> float:
         elapsed = now - self.started
         return (done - self.start_done) / elapsed if elapsed > 0 else 0.0
+
+
+def _size(amount: float) -> str:
+    """Bytes for a reader: KiB under a MiB, else MiB with one decimal."""
+    return f"{amount / 1024:.1f} KiB" if amount < MIB else f"{amount / MIB:.1f} MiB"
 
 
 def _duration(seconds: float) -> str:

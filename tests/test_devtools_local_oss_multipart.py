@@ -30,7 +30,7 @@ from shared.clock import utc_now
 from shared.devtools.local_oss import LocalOss
 from shared.devtools.local_oss.cors import parse_cors_xml
 from shared.devtools.local_oss.cors_api import put_configuration
-from shared.devtools.local_oss.multipart_store import MIN_PART_SIZE
+from shared.devtools.local_oss.multipart_parts import MIN_PART_SIZE
 from shared.devtools.local_oss.store import INDEX
 from shared.oss.signer import presign, sign_request
 

@@ -11,6 +11,7 @@
     form_data.py   multipart/form-data: fields before the file in memory (bounded), the file streamed
     post_verify.py a PostObject form's V4 signature, times, policy conditions and extra fields (pure)
     post_object.py PostObject: POST / verified, streamed into the store within content-length-range
+    multipart_parts.py  uploads and parts, OSS's rules for completing, the multipart ETag (pure)
     multipart_store.py  multipart uploads in the index, parts as files; complete streams them into the object
     multipart_xml.py    the multipart XML answers and the CompleteMultipartUpload body (pure)
     multipart.py   Initiate, UploadPart, ListParts, Complete, Abort (?uploads, ?uploadId=), GET /?uploads

@@ -25,7 +25,8 @@ from shared.devtools.local_oss.addressing import ObjectRequest, bucket_from_host
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.events import COMPLETE_MULTIPART_UPLOAD, ObjectStored
 from shared.devtools.local_oss.exchange import Incoming, Reply
-from shared.devtools.local_oss.multipart_store import MAX_LISTED, MAX_PART_NUMBER, MultipartStore
+from shared.devtools.local_oss.multipart_parts import MAX_LISTED, MAX_PART_NUMBER
+from shared.devtools.local_oss.multipart_store import MultipartStore
 from shared.devtools.local_oss.multipart_xml import (
     MAX_COMPLETE_BODY,
     complete_result,

@@ -13,7 +13,6 @@ meanwhile: the object appears whole or not at all, and the parts go with the upl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -23,12 +22,20 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.multipart_parts import (
+    MAX_LISTED,
+    Part,
+    Upload,
+    UploadPage,
+    chosen_parts,
+    multipart_etag,
+    upload_page,
+)
 from shared.devtools.local_oss.store import (
     DEFAULT_CONTENT_TYPE,
     TMP,
@@ -43,43 +50,8 @@ from shared.devtools.local_oss.store import (
 from shared.errors import InvalidArgument
 from shared.oss.object_keys import check_object_name
 
-MIN_PART_SIZE = 100 << 10  # bytes: OSS's least size of a part other than the last
-MAX_PART_NUMBER = 10_000
-MAX_LISTED = 1000  # parts or uploads in one listing, at most (OSS's max-parts and max-uploads)
 _UPLOAD_ID = re.compile(r"[0-9A-F]{32}")
 _COPY_BUFFER = 1 << 20
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A multipart upload in progress: its key, and the object's Content-Type and x-oss-meta-* to come."""
-
-    upload_id: str
-    key: str
-    content_type: str
-    initiated: datetime
-    user_meta: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Part:
-    """One uploaded part: its number, size, ETag (quoted upper-case hex MD5) and when it was uploaded."""
-
-    number: int
-    size: int
-    etag: str
-    last_modified: datetime
-    content: str = ""
-
-
-@dataclass(frozen=True)
-class UploadPage:
-    """One page of ListMultipartUploads: uploads and common prefixes in key order, and where the next starts."""
-
-    entries: tuple[Upload | str, ...]
-    truncated: bool
-    next_key_marker: str
-    next_upload_id_marker: str
 
 
 class MultipartStore:
@@ -155,7 +127,7 @@ class MultipartStore:
             rows = db.execute(f"SELECT upload_id, key, content_type, initiated, user_meta FROM uploads WHERE {after} "
                               "AND substr(key, 1, ?) = ? ORDER BY key, upload_id", (*markers, len(prefix_bytes),
                                                                                        prefix_bytes))
-            return _page(map(_upload, rows), prefix, delimiter, limit)
+            return upload_page(map(_upload, rows), prefix, delimiter, limit)
 
     def complete(self, bucket: str, key: str, upload_id: str, listed: Sequence[tuple[int, str]] | None, *,
                  now: datetime) -> StoredObject:
@@ -210,37 +182,6 @@ class MultipartStore:
         return part
 
 
-def chosen_parts(parts: Mapping[int, Part], listed: Sequence[tuple[int, str]] | None) -> list[Part]:
-    """The parts a CompleteMultipartUpload lists, checked as OSS checks them (all parts when None)."""
-    if listed is None:
-        listed = [(number, parts[number].etag) for number in sorted(parts)]
-        if not listed:
-            raise OssError("InvalidPart", "The upload has no parts to complete with.")
-    numbers = [number for number, _ in listed]
-    if any(later <= earlier for earlier, later in zip(numbers, numbers[1:], strict=False)):
-        raise OssError("InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be "
-                                           "specified in order by part number.")
-    chosen = []
-    for number, etag in listed:
-        part = parts.get(number)
-        if part is None or _bare(etag) != _bare(part.etag):
-            raise OssError("InvalidPart", "One or more of the specified parts could not be found or the specified "
-                                          "entity tag might not have matched the part's entity tag.",
-                           PartNumber=str(number), ETag=etag)
-        chosen.append(part)
-    for part in chosen[:-1]:
-        if part.size < MIN_PART_SIZE:
-            raise OssError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
-                           PartNumber=str(part.number), ProposedSize=str(part.size), MinSizeAllowed=str(MIN_PART_SIZE))
-    return chosen
-
-
-def multipart_etag(part_etags: Sequence[str]) -> str:
-    """OSS's ETag of a completed upload: the MD5 of the parts' binary MD5s, upper-case hex, ``-<count>``, quoted."""
-    digest = hashlib.md5(b"".join(bytes.fromhex(_bare(etag)) for etag in part_etags)).hexdigest().upper()
-    return f'"{digest}-{len(part_etags)}"'
-
-
 @contextmanager
 def _transaction(folder: Path) -> Iterator[sqlite3.Connection]:
     """One IMMEDIATE transaction on the bucket's index: committed at the block's end, rolled back on a raise."""
@@ -283,20 +224,6 @@ def _append(folder: Path, part: Part, out: BinaryIO) -> None:
         shutil.copyfileobj(source, out, _COPY_BUFFER)
 
 
-def _page(uploads: Iterator[Upload], prefix: str, delimiter: str, limit: int) -> UploadPage:
-    entries: list[Upload | str] = []
-    last: Upload | None = None
-    for upload in uploads:
-        cut = upload.key.find(delimiter, len(prefix)) if delimiter else -1
-        entry: Upload | str = upload.key[:cut + len(delimiter)] if cut >= 0 else upload
-        if not (entries and isinstance(entry, str) and entries[-1] == entry):
-            if len(entries) == limit:
-                return UploadPage(tuple(entries), True, last.key if last else "", last.upload_id if last else "")
-            entries.append(entry)
-        last = upload
-    return UploadPage(tuple(entries), False, last.key if last else "", last.upload_id if last else "")
-
-
 def _upload(row: tuple[str, bytes, str, int, str]) -> Upload:
     upload_id, key, content_type, initiated, user_meta = row
     return Upload(upload_id, key.decode("utf-8"), content_type, _from_unix_ms(initiated), json.loads(user_meta))
@@ -305,11 +232,6 @@ def _upload(row: tuple[str, bytes, str, int, str]) -> Upload:
 def _part(row: tuple[int, int, str, int, str]) -> Part:
     number, size, etag, modified, content = row
     return Part(number, size, etag, _from_unix_ms(modified), content)
-
-
-def _bare(etag: str) -> str:
-    """An ETag without its quotes, upper-case: how listed ETags are compared."""
-    return etag.strip().strip('"').upper()
 
 
 def _milliseconds(moment: datetime) -> datetime:

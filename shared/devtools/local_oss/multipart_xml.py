@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from shared.devtools.local_oss.errors import OssError, _text
-from shared.devtools.local_oss.multipart_store import MAX_PART_NUMBER, Part, Upload, UploadPage
+from shared.devtools.local_oss.multipart_parts import MAX_PART_NUMBER, Part, Upload, UploadPage
 
 MAX_COMPLETE_BODY = 2 << 20  # bytes of a CompleteMultipartUpload body: 10,000 parts, loosely written
 _MALFORMED = "The XML you provided was not well-formed or did not validate against our published schema."

@@ -97,12 +97,12 @@ class MultipartUploads:
             raise UpstreamError(f"OSS answered InitiateMultipartUpload for oss://{bucket}/{key} without an UploadId")
         return upload_id
 
-    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+    def list_parts(self, bucket: str, key: str, upload_id: str, *, page_size: int = PAGE_SIZE) -> list[Part]:
         """Every part uploaded so far, in order, page after page (at most 10000 parts)."""
         parts: list[Part] = []
         marker = "0"
-        for _ in range(MAX_PARTS // PAGE_SIZE + 1):
-            params = {"uploadId": upload_id, "max-parts": str(PAGE_SIZE), "part-number-marker": marker}
+        for _ in range(MAX_PARTS // page_size + 1):
+            params = {"uploadId": upload_id, "max-parts": str(page_size), "part-number-marker": marker}
             root = _checked(self.client.send("GET", bucket, key, params=params), key)
             parts += [_part(element) for element in _all(root, "Part")]
             if _text(root, "IsTruncated").lower() != "true":

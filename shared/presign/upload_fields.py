@@ -53,9 +53,16 @@ class NewUpload:
 
 
 def _filename(value: object) -> str:
+    """The file's name as the client gave it: its control characters are the key template's to drop."""
     if value is None:
         raise InvalidArgument("filename", "filename is required: the name of the file to upload")
-    return fields.text(value, "filename", max_chars=MAX_FILENAME_CHARS)
+    if not isinstance(value, str) or not value or len(value) > MAX_FILENAME_CHARS:
+        raise InvalidArgument("filename", f"filename must be a string of 1..{MAX_FILENAME_CHARS} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgument("filename", "filename must be valid Unicode text: it contains a lone surrogate") from None
+    return value
 
 
 def _media_type(value: object) -> str | None:

@@ -17,12 +17,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
+from events import fc3_event
 from http_servers import WsgiApp
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET, environment
 from stubs_credentials import FakeClock
 
 from shared.auth.authenticator import encode_jwt
+from shared.credentials import Credentials
 from shared.devtools.local_oss import LocalOss
+from shared.http.fc import serve_fc_event
 from shared.http.wsgi import serve_wsgi
 from shared.oss.signer import presign
 from shared.presign.wiring import build_presign_app
@@ -32,6 +35,7 @@ KIB = 1 << 10
 BUCKET = "examplebucket"
 BOB_KEY = "bob-api-key-0123456789abcdef"
 ORIGIN = "https://app.example.com"
+STS = Credentials("STS.UploadTests", "sts-upload-secret-0123456789", "CAISupload+token/==")
 POLICY = {"principals": {
     "alice": [{"bucket": BUCKET, "prefix": "uploads/alice/", "methods": ["PUT", "POST"], "max_size": 600 * KIB,
                "allow": ["multipart"]}],
@@ -139,8 +143,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def oss(tmp_path: Path) -> Iterator[LocalOss]:
-    # The bucket keeps the real clock: the function's signing clock is the fake one, a few seconds off is fine.
-    with LocalOss(tmp_path / "oss", credentials=[ACCESS_KEY], region="cn-hangzhou", buckets=[BUCKET],
+    with LocalOss(tmp_path / "oss", credentials=[ACCESS_KEY, STS], region="cn-hangzhou", buckets=[BUCKET],
                   clock=lambda: NOW) as running:
         yield running
 
@@ -389,3 +392,32 @@ def test_the_log_names_each_step_never_a_url_or_signature(api: Served) -> None:
     assert len(steps[1]["url_sha256"]) == 64 and steps[2]["size"] == 10
     text = api.audit.getvalue()
     assert "x-oss-signature" not in text and "Signature=" not in text and "http" not in text
+
+
+def test_through_a_function_compute_event_with_the_roles_credentials(oss: LocalOss, clock: FakeClock) -> None:
+    """As deployed: FC 3.0 HTTP trigger events (DELETE included), OSS requests signed with the invocation's STS
+    credentials, which the local bucket checks (security token and all)."""
+    sts = STS
+    class Context:
+        request_id = "fc-upload-1"
+
+        class credentials:
+            access_key_id = sts.access_key_id
+            access_key_secret = sts.access_key_secret
+            security_token = sts.security_token
+
+    app = build_presign_app(environment(PRESIGN_POLICY=json.dumps(POLICY), OSS_ENDPOINT=oss.endpoint), clock=clock,
+                            audit_stream=io.StringIO())
+    headers = {"X-Api-Key": API_KEY, "Accept": "application/json"}
+    started = serve_fc_event(app, fc3_event("POST", "/s3/multipart", headers={**headers,
+                                                                              "Content-Type": "application/json"},
+                                            body=json.dumps({"filename": "fc.bin", "type": "", "metadata": {}})),
+                             Context())
+    assert started["statusCode"] == 200, started["body"]
+    upload = json.loads(str(started["body"]))
+    path = f"/s3/multipart/{upload['uploadId']}"
+    listed = serve_fc_event(app, fc3_event("GET", path, query={"key": upload["key"]}, headers=headers), Context())
+    assert (listed["statusCode"], listed["body"]) == (200, "[]")
+    aborted = serve_fc_event(app, fc3_event("DELETE", path, query={"key": upload["key"]}, headers=headers),
+                             Context())
+    assert aborted["statusCode"] == 204

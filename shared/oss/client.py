@@ -67,7 +67,7 @@ class OssClient:
 
     def send(self, method: str, bucket: str, key: str, *, params: Mapping[str, str | None] | None = None,
              headers: Mapping[str, str] | None = None, body: bytes = b"", idempotent: bool = True,
-             max_bytes: int = 4 << 20) -> OssAnswer:
+             max_bytes: int = 4 << 20, timeout: tuple[float, float] | None = None) -> OssAnswer:
         """Sign and send one request (signed afresh for each attempt); any status is returned, never raised.
         UpstreamError when OSS stays unreachable or its answer is over ``max_bytes``."""
         what = f"{method} oss://{bucket}/{key}"
@@ -75,7 +75,7 @@ class OssClient:
             signed = self.issuer.sign_request(bucket=bucket, key=key, method=method, params=params, headers=headers)
             try:
                 response = self._http().request(method, signed.url, headers=signed.headers, data=body or None,
-                                                 timeout=self.timeout, allow_redirects=False)
+                                                 timeout=timeout or self.timeout, allow_redirects=False)
             except Exception as exc:  # requests' whole family: connection, timeout, TLS, bad URL
                 if attempt < ATTEMPTS and (idempotent or _never_sent(exc)):
                     continue

@@ -27,6 +27,7 @@ from shared.oss.client import OssAnswer, OssClient
 MAX_PARTS = 10_000  # OSS: part numbers 1..10000
 PAGE_SIZE = 1000  # the most parts one ListParts answers
 UPLOAD_REFUSALS = ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidDigest")
+COMPLETE_TIMEOUT = (2.0, 20.0)  # connect, read: OSS may take a while to join thousands of parts
 
 
 class Part:
@@ -117,7 +118,7 @@ class MultipartUploads:
     def complete(self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> Completed:
         """Complete the upload from these (part number, ETag) pairs; correct when a lost answer was retried."""
         answer = self.client.send("POST", bucket, key, params={"uploadId": upload_id}, body=complete_body(parts),
-                                  headers={"Content-Type": "application/xml"})
+                                  headers={"Content-Type": "application/xml"}, timeout=COMPLETE_TIMEOUT)
         if answer.status == 404 and answer.attempts > 1 and _code(answer) == "NoSuchUpload":
             expected = multipart_etag([etag for _, etag in parts])
             head = self.client.send("HEAD", bucket, key)
@@ -128,9 +129,9 @@ class MultipartUploads:
         return Completed(_text(root, "Location") or _location(self.client, bucket, key), etag)
 
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
-        """Abort the upload: OSS deletes its parts."""
+        """Abort the upload: OSS deletes its parts. A retry that hears NoSuchUpload finds it done."""
         answer = self.client.send("DELETE", bucket, key, params={"uploadId": upload_id})
-        if answer.status != 204:
+        if answer.status != 204 and not (answer.attempts > 1 and _code(answer) == "NoSuchUpload"):
             _checked(answer, key)
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from xml.etree import ElementTree
-from xml.sax.saxutils import escape
 
 from shared.errors import InvalidUpload, NotFound, UpstreamError
 from shared.oss.client import OssAnswer, OssClient
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element  # imported on first use: a function that never uploads never pays
 
 MAX_PARTS = 10_000  # OSS: part numbers 1..10000
 PAGE_SIZE = 1000  # the most parts one ListParts answers
@@ -74,8 +76,9 @@ def multipart_etag(etags: Sequence[str]) -> str:
 
 def complete_body(parts: Sequence[tuple[int, str]]) -> bytes:
     """The CompleteMultipartUpload XML for (part number, ETag) pairs, each ETag sent with its quotes."""
-    items = "".join(f"<Part><PartNumber>{number}</PartNumber><ETag>&quot;{escape(bare_etag(etag))}&quot;</ETag>"
-                    "</Part>" for number, etag in parts)
+    # The ETags are checked hex by the caller; escaping them anyway keeps the XML well formed whatever they hold.
+    items = "".join(f"<Part><PartNumber>{int(number)}</PartNumber><ETag>&quot;{_escaped(bare_etag(etag))}&quot;"
+                    "</ETag></Part>" for number, etag in parts)
     document = f'<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUpload>{items}</CompleteMultipartUpload>'
     return document.encode()
 
@@ -135,14 +138,26 @@ class MultipartUploads:
             _checked(answer, key)
 
 
-def _checked(answer: OssAnswer, key: str) -> ElementTree.Element:
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml(body: bytes) -> Element:
+    """The XML root of an answer, namespaces dropped; ValueError when it is not XML."""
+    from xml.etree import ElementTree
+
+    try:
+        return _local_names(ElementTree.fromstring(body))
+    except ElementTree.ParseError as exc:
+        raise ValueError("not XML") from exc
+
+
+def _checked(answer: OssAnswer, key: str) -> Element:
     """The XML root of a 2xx answer; OSS's refusal as our error otherwise."""
     if 200 <= answer.status < 300:
-        if not answer.body:
-            return ElementTree.Element("Empty")
         try:
-            return _local_names(ElementTree.fromstring(answer.body))
-        except ElementTree.ParseError:
+            return _xml(answer.body or b"<Empty/>")
+        except ValueError:
             raise UpstreamError(f"OSS answered {answer.status} with a body that is not XML for {key}") from None
     code = _code(answer)
     if answer.status == 404 and code == "NoSuchUpload":
@@ -155,33 +170,33 @@ def _checked(answer: OssAnswer, key: str) -> ElementTree.Element:
 
 def _code(answer: OssAnswer) -> str:
     try:
-        return _text(_local_names(ElementTree.fromstring(answer.body)), "Code")[:64] if answer.body else ""
-    except ElementTree.ParseError:
+        return _text(_xml(answer.body), "Code")[:64] if answer.body else ""
+    except ValueError:
         return ""
 
 
 def _oss_message(answer: OssAnswer) -> str:
-    message = _text(_local_names(ElementTree.fromstring(answer.body)), "Message")
+    message = _text(_xml(answer.body), "Message")
     return "".join(c for c in message if c.isprintable())[:200] or "no message"
 
 
-def _local_names(root: ElementTree.Element) -> ElementTree.Element:
+def _local_names(root: Element) -> Element:
     """The tree with namespaces dropped from every tag (OSS answers without one; S3-style answers have one)."""
     for element in root.iter():
         element.tag = element.tag.rpartition("}")[2]
     return root
 
 
-def _text(root: ElementTree.Element, name: str) -> str:
+def _text(root: Element, name: str) -> str:
     found = root.find(name)
     return (found.text or "").strip() if found is not None else ""
 
 
-def _all(root: ElementTree.Element, name: str) -> list[ElementTree.Element]:
+def _all(root: Element, name: str) -> list[Element]:
     return root.findall(name)
 
 
-def _part(element: ElementTree.Element) -> Part:
+def _part(element: Element) -> Part:
     number, size, etag = _text(element, "PartNumber"), _text(element, "Size"), _text(element, "ETag")
     if not number.isdigit() or not size.isdigit() or not etag:
         raise UpstreamError("OSS answered ListParts with a part lacking PartNumber, Size or ETag")

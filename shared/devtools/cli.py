@@ -109,10 +109,12 @@ def run() -> NoReturn:
         # advises; stdout goes to devnull so that the flush at exit does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status = 1
-    sys.stderr.flush()
-    # Every command closes its files and stops its processes itself (its threads are daemons), so the
-    # interpreter's teardown would only free memory: about a third of what start-up costs.
-    os._exit(status)
+    if _command_word(sys.argv[1:]) == "sign":
+        # Once sign returns it holds no thread, file or process, so the interpreter's teardown would only
+        # free memory: about a third of what its start-up costs. (serve's log threads may still write.)
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
@@ -123,7 +125,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        chosen = next((word for word in argv if not word.startswith("-")), None)
+        chosen = _command_word(argv)
         # A command named first is all the top-level parser needs to know (--help before it lists them all).
         parser, command = _build_parser(chosen, alone=bool(argv) and argv[0] == chosen and chosen in COMMANDS)
         args, unknown = parser.parse_known_args(argv)
@@ -137,6 +139,11 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except (UsageError, PresignError) as exc:
         stderr.write(f"error: {exc}\n")
         return USAGE_ERROR
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command the arguments name: the first that is not an option."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _build_parser(chosen: str | None, *, alone: bool = False) -> tuple[argparse.ArgumentParser, Command | None]:

@@ -168,11 +168,23 @@ def test_cli_exit_status() -> None:
     (["explain", _url(), "--method", "FETCH"], ENV, "method must be one of"),
     (["explain", _url()], ISOLATED, "no source gave credentials"),
     (["explain"], ENV, "the following arguments are required: URL"),
+    (["explain", _url(), "--bucket", "Bad_Bucket"], ENV, "bucket 'Bad_Bucket' is not a valid name"),
+    (["explain", _url(), "--bucket", ""], ENV, "bucket is required"),
+    (["explain", _url(), "--region", "cn hangzhou"], ENV, "region 'cn hangzhou' must be letters"),
+    (["explain", _url(), "--region", ""], ENV, "region is required"),
+    (["explain", _url(), "--method", ""], ENV, "method must be one of"),
 ])
 def test_cli_usage_errors(argv: list[str], env: dict[str, str], words: str) -> None:
     status, out, err = _cli(argv, env)
     assert (status, out) == (2, "")
     assert err.startswith("error: ") and err.count("\n") == 1 and words in err
+
+
+def test_a_url_whose_object_is_unknown_names_no_python_none() -> None:
+    for url in (_url() + "&x-oss-expires=5", _url().replace("/docs/a.txt", "/")):
+        status, out, err = _cli(["explain", url])
+        assert (status, err) == (1, "") and out.startswith("NOT VALID: ")
+        assert "None" not in out and "an unknown key in an unknown bucket" in out.splitlines()[0]
 
 
 def test_cli_as_a_process() -> None:

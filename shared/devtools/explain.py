@@ -26,6 +26,7 @@ from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, 
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.verify import AuthFailure, Authorization, expectation, problems
 from shared.errors import InvalidArgument
+from shared.oss.endpoints import check_bucket, check_region
 from shared.oss.object_keys import url_unsafe_reason
 from shared.oss.signer import METHODS
 
@@ -234,9 +235,13 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str],
         if not colon or not name.strip():
             raise InvalidArgument("header", f"--header takes 'Name: value', got {text!r}")
         headers[name.strip()] = value.strip()
-    method = args.method.upper() if args.method else None
+    method = args.method.upper() if args.method is not None else None
     if method is not None and method not in METHODS:
         raise InvalidArgument("method", f"method must be one of {', '.join(METHODS)}, got {args.method!r}")
+    if args.bucket is not None:  # a flag given is checked as sign checks it, not taken as a mismatch
+        check_bucket(args.bucket)
+    if args.region is not None:
+        check_region(args.region)
     credentials = provider_factory(environ).get_credentials()
     result = explain(args.url, credentials=credentials, now=utc_now(), headers=headers, method=method,
                      bucket=args.bucket, region=args.region, fallback_region=environ.get("OSS_REGION") or None)

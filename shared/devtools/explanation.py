@@ -43,7 +43,9 @@ class Explanation:
 
     def render(self) -> str:
         """Word the explanation for a terminal."""
-        what = f"key {self.request.key!r} in bucket {self.request.bucket!r}"
+        key, bucket = self.request.key, self.request.bucket
+        what = (f"key {key!r}" if key is not None else "an unknown key") + \
+            (f" in bucket {bucket!r}" if bucket is not None else " in an unknown bucket")
         auth = self.authorization
         if self.method_known:
             lines = [f"{'valid' if self.valid else 'NOT VALID'}: {self.request.method} of {what}"]

@@ -119,7 +119,7 @@ class Site:
 def bucket_site(bucket: str, region: str, endpoint: str | Endpoint | None, cname: bool, path_style: bool,
                 cloudbox_id: str | None, product: str | None) -> Site:
     """Check bucket, region and endpoint once per combination."""
-    _check_region(region)
+    check_region(region)
     check_bucket(bucket)
     parsed = _resolve_endpoint(endpoint, region, cloudbox_id, cname, path_style)
     # CloudBox signs with the box id in the region's place.
@@ -151,7 +151,8 @@ def check_bucket(bucket: str) -> None:
         )
 
 
-def _check_region(region: str) -> None:
+def check_region(region: str) -> None:
+    """Raise InvalidArgument unless the region is a name OSS could have (letters, digits, hyphens)."""
     if not isinstance(region, str) or not region:
         raise InvalidArgument("region", "region is required, for example cn-hangzhou")
     if not all(c.isascii() and (c.isalnum() or c == "-") for c in region):

@@ -31,6 +31,8 @@ _read_document = json.JSONDecoder().raw_decode  # what json.loads does, less its
 _JSON_SPACE = " \t\n\r"
 # A plain run: its presigner, the JSON text before and after each URL, and the credentials it signs with.
 Run = tuple[Presigner, str, str, Credentials]
+# A plain line's key, at (None for "now"), expires and params (None when it gives none).
+PlainRequest = tuple[str, "str | None", int, "dict[str, str | None] | None"]
 
 
 def answer_batch(signer: Signer, stdin: IO[str], stdout: IO[str]) -> int:
@@ -115,8 +117,7 @@ class BatchAnswers:
         request = _plain_request(line) if self._plain else None
         if request is None:
             return answer_line(self.signer, line)
-        key, at, expires = request["key"], request.get("at"), request.get("expires", 900)
-        assert type(key) is str and type(expires) is int and (at is None or type(at) is str)  # _plain_request's checks
+        key, at, expires, params = request
         try:
             check_object_name(key)  # the checks and their order are Signer.sign's
             if url_unsafe_reason(key):
@@ -126,7 +127,7 @@ class BatchAnswers:
                 run = self._run(at, expires)
             if run is None:
                 return answer_line(self.signer, line)
-            url = run[0].url(key, request.get("params"))  # type: ignore[arg-type]  # a dict, checked there
+            url = run[0].url(key, params)
         except PresignError as exc:
             return encode({"error": {"code": exc.code, "message": exc.message}}) + "\n"
         return run[1] + url + run[2]
@@ -161,8 +162,8 @@ def _expires_at(when: datetime, expires: int) -> str:
     return iso8601(when + timedelta(seconds=expires))
 
 
-def _plain_request(line: str | bytes) -> dict[str, object] | None:
-    """The line's JSON object if it is a plain request with fields of the right types, else None.
+def _plain_request(line: str | bytes) -> PlainRequest | None:
+    """A plain request's key, at, expires and params, if the line is one with fields of the right types.
 
     What json.loads accepts, it reads the same: a line starting with "{" but a NUL would be read
     as UTF-16 there, and one not valid UTF-8 is refused there; both are left to it.
@@ -184,13 +185,13 @@ def _plain_request(line: str | bytes) -> dict[str, object] | None:
         return None
     if end != len(text) and text[end:].strip(_JSON_SPACE):
         return None  # extra data after the object
-    if type(request) is not dict or "key" not in request or not request.keys() <= _PLAIN_FIELDS:
+    if type(request) is not dict or not request.keys() <= _PLAIN_FIELDS:
         return None
-    if type(request["key"]) is not str or type(request.get("expires", 900)) is not int:
-        return None
-    if type(request.get("at", "")) is not str or type(request.get("params", request)) is not dict:
-        return None
-    return request
+    get = request.get
+    key, at, expires, params = get("key"), get("at", ""), get("expires", 900), get("params", request)
+    if type(key) is not str or type(expires) is not int or type(at) is not str or type(params) is not dict:
+        return None  # a field missing (key) or of the wrong type: the one-URL path says which
+    return key, at or None, expires, None if params is request else params
 
 
 def _blocks(stdin: IO[str]) -> Iterator[list[str] | list[bytes]]:

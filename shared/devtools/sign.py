@@ -13,7 +13,6 @@ from typing import IO
 
 from shared.config import load_signing_defaults
 from shared.credentials.provider import CredentialsProvider
-from shared.devtools.sign_batch import answer_batch
 from shared.devtools.signing import Signer, SignRequest, parse_time
 from shared.devtools.usage import UsageError
 
@@ -57,6 +56,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str],
     defaults.cname = defaults.cname or args.cname
     signer = Signer(defaults, provider_factory(environ))
     if args.batch:
+        from shared.devtools.sign_batch import answer_batch  # one URL does not pay for the batch's modules
+
         return answer_batch(signer, stdin, stdout)
     result = signer.sign(_request_from_args(args))
     stdout.write((json.dumps(result, ensure_ascii=False) if args.json else str(result["url"])) + "\n")

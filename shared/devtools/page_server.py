@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
+
+from shared.devtools.http_server import DevServer
 
 PAGE = Path(__file__).resolve().parent / "page"
 HTML = "text/html; charset=utf-8"
@@ -40,8 +42,7 @@ class DemoPage:
     def __init__(self, config: dict[str, str], *, port: int, connect: Iterable[str]) -> None:
         self.config = json.dumps(config).encode()
         self.policy = content_security_policy(connect)
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.server.daemon_threads = True
+        self.server = DevServer(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="demo-page", daemon=True)

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from shared.devtools.console import Console, Stream
+from shared.devtools.http_server import DevServer
 from shared.object_created.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 
 MAX_AGE = 300  # seconds, either way
@@ -77,8 +78,8 @@ def shown_link(link: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}" + ("?<signed query>" if parts.query else "")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(DevServer):
+    """The receiver's server: DevServer's quiet handling of clients that left."""
 
 
 class WebhookReceiver:

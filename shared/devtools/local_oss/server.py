@@ -18,13 +18,14 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from io import BufferedIOBase
 from pathlib import Path
 from typing import BinaryIO
 
 from shared.clock import utc_now
 from shared.credentials.value import Credentials
+from shared.devtools.http_server import DevServer
 from shared.devtools.local_oss.errors import OssError, error_body
 from shared.devtools.local_oss.exchange import Incoming, Reply
 from shared.devtools.local_oss.framing import ChunkedBody, LengthBody, request_body
@@ -61,7 +62,7 @@ class LocalOss:
                                      on_stored=on_stored)
         self.clock = clock
         self.request_ids = request_ids
-        self._server: ThreadingHTTPServer | None = None
+        self._server: DevServer | None = None
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -112,8 +113,7 @@ class LocalOss:
         self.stop()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # idle keep-alive connections must not hold up stop()
+class _Server(DevServer):  # idle keep-alive connections must not hold up stop()
     oss: LocalOss
 
 

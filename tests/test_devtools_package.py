@@ -352,3 +352,18 @@ def test_command_refuses_what_it_cannot_build(argv: list[str], message: str, tmp
     assert main(["package", "--out", str(tmp_path), *argv], stdout=out, stderr=err) == 2
     assert message in err.getvalue() and err.getvalue().count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_command_refuses_an_out_or_find_links_that_is_not_a_folder(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    for argv, message in ((["--out", str(a_file)], f"--out {str(a_file)!r} is not a folder"),
+                          (["--out", ""], "--out must name a folder"),
+                          (["--find-links", str(tmp_path / "missing")], "is not a folder"),
+                          (["--find-links", str(a_file)], "is not a folder")):
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["package", "--function", "presign", "--out", str(tmp_path / "dist"), *argv],
+                    stdout=out, stderr=err) == 2, argv
+        assert err.getvalue().startswith("error: ") and err.getvalue().count("\n") == 1, err.getvalue()
+        assert message in err.getvalue() and out.getvalue() == ""
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"]

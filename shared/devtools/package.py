@@ -247,15 +247,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """The ``package`` command's flags."""
     parser.add_argument("--function", action="append", default=[], metavar="NAME",
                         help="build only this function (repeatable; default: every folder in functions/)")
-    parser.add_argument("--out", type=Path, default=ROOT / "dist", metavar="DIR", help="output folder (default dist)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default dist)")
     parser.add_argument("--python-version", default="3.10", choices=PYTHON_VERSIONS,
                         help="the FC runtime's Python (default 3.10)")
-    parser.add_argument("--find-links", type=Path, metavar="DIR",
+    parser.add_argument("--find-links", metavar="DIR",
                         help="install wheels from this folder only (offline, pinned builds)")
     parser.add_argument("--no-vendor", action="store_true",
                         help="leave the requirements out (they come from a layer or are already on the runtime)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="leave the .pyc files out (they are added only when the target's python3.X is found)")
+
+
+def _folder(flag: str, text: str, *, must_exist: bool) -> Path:
+    """A folder flag's value: never empty (that would be the working directory), never a file."""
+    if not text:
+        raise InvalidArgument(flag, f"--{flag} must name a folder")
+    path = Path(text)
+    if (must_exist or path.exists()) and not path.is_dir():
+        raise InvalidArgument(flag, f"--{flag} {text!r} is not a folder")
+    return path
 
 
 def run(args: argparse.Namespace, *, stdout: IO[str], **_: object) -> int:
@@ -266,11 +276,13 @@ def run(args: argparse.Namespace, *, stdout: IO[str], **_: object) -> int:
     if unknown or not functions:
         raise InvalidArgument("function", f"no function {', '.join(map(repr, unknown)) or 'at all'} in "
                                           f"functions/*/index.py; known: {', '.join(known) or 'none'}")
+    out = _folder("out", args.out, must_exist=False) if args.out is not None else ROOT / "dist"
+    find_links = _folder("find-links", args.find_links, must_exist=True) if args.find_links is not None else None
     python = None if args.no_bytecode else find_interpreter(args.python_version)
     if args.no_vendor:
-        packages = build(functions, args.out, python=python)
+        packages = build(functions, out, python=python)
     else:
-        packages = build_vendored(functions, args.out, python_version=args.python_version, find_links=args.find_links,
+        packages = build_vendored(functions, out, python_version=args.python_version, find_links=find_links,
                                   python=python)
     for package in packages:
         stdout.write(package.describe() + "\n")

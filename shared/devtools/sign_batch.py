@@ -8,6 +8,9 @@ Such a *plain* line is signed by a ``Presigner`` kept per (``at``, ``expires``) 
 credentials serve, and its URL written between the JSON text that surrounds every URL of that run.
 Every other line takes ``Signer.sign``, the one-URL path. Both sign with the same steps and say the
 same bytes (``tests/test_devtools_sign_batch.py`` holds them to it over random lines).
+
+With two processors and long-lived keys, ``Halves`` has a forked ``sign_worker.Worker`` answer about
+half of each large block meanwhile; the block's answers are still written in input order.
 """
 
 from __future__ import annotations

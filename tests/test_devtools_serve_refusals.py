@@ -85,6 +85,11 @@ def test_data_that_is_not_a_folder_is_one_line(tmp_path: Path, make: str) -> Non
     assert f"--data {data}" in line and "folder" in line
 
 
+def test_an_empty_data_is_one_line_not_the_working_directory(tmp_path: Path) -> None:
+    line = _refused(port_arguments(free_ports()) + ["--data", ""], serve_environment(tmp_path))
+    assert "--data must name a folder" in line
+
+
 def test_a_function_that_dies_while_starting_stops_serve_with_its_last_lines(tmp_path: Path) -> None:
     ports = free_ports()
     env = serve_environment(tmp_path, PATH=fake_framework(tmp_path / "bin"), FAKE_LINKS="die")

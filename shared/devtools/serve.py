@@ -25,7 +25,6 @@ import threading
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from shared.credentials import Credentials
@@ -219,8 +218,7 @@ def _start_local(args: argparse.Namespace, ports: Mapping[str, int], origins: Se
     from shared.devtools.local_oss.server import LocalOss
     from shared.devtools.webhook_receiver import WebhookReceiver
 
-    data = Path(args.data)
-    check_data_folder(data)
+    data = check_data_folder(args.data)
     settings = load_dev_settings(data)
     webhook_secret, invoke_token = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
     endpoint = f"http://127.0.0.1:{ports['--oss-port']}"

@@ -33,14 +33,18 @@ DEV_MAX_SIZE = 1 << 30  # bytes: the development policy's limit on form (and mul
 NOT_INHERITED = ("OSS_", "ALIBABA_CLOUD_")
 
 
-def check_data_folder(data: Path) -> None:
-    """Make the data folder if needed; a UsageError naming ``--data`` when it is a file or cannot be made."""
+def check_data_folder(text: str) -> Path:
+    """Make the data folder if needed; a UsageError naming ``--data`` when it is empty, a file or cannot be made."""
+    if not text:  # Path("") is the working directory: a checkout would get the bucket and the keys
+        raise UsageError("--data must name a folder for the local bucket (default ./.local-oss)")
+    data = Path(text)
     if data.exists() and not data.is_dir():
         raise UsageError(f"--data {data} is a file; give a folder for the local bucket (default ./.local-oss)")
     try:
         data.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--data {data}: cannot make the folder ({exc.strerror})") from None
+    return data
 
 
 def load_dev_settings(folder: Path) -> dict[str, str]:

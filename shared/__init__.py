@@ -13,7 +13,7 @@ order and fails on an import that points the other way, or on a cycle):
     auth/            who is asking (API keys, HS256 JWT, a trusted gateway) and what the policy allows
     http/            HttpRequest/HttpResponse, routing, the one error boundary (api.py), FC and WSGI adapters
     config.py        the settings every function shares, read once from the environment
-    presign/         the presign function: its request fields, its app, its wiring
+    presign/         the presign function: its request fields, its app, its S3 upload routes, its wiring
     links/           the links function: link tokens, revocation, its settings, app and wiring
     object_created/  the object-created function: OSS event records, rules, links, webhooks, wiring
     devtools/        python -m shared (sign, explain, serve, package) and the local bucket: never in a zip

@@ -53,11 +53,13 @@ def put_parts(uploads: MultipartUploads, key: str, upload_id: str, chunks: list[
 
 
 class LosingProxy:
-    """Forwards every request to the bucket; the answer to the first request ``lose`` matches is never sent."""
+    """Forwards every request to the bucket; the answer to the first request ``lose`` matches is never sent (or,
+    for ``503 <match>``, that request is answered 503 without being forwarded)."""
 
     def __init__(self, target: str, lose: str) -> None:
         self.target = target
-        self.lose = lose
+        self.unavailable = lose.startswith("503 ")
+        self.lose = lose.removeprefix("503 ")
         self.seen: list[str] = []
         self.lost = threading.Event()
         proxy = self
@@ -69,6 +71,13 @@ class LosingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if proxy.unavailable and proxy.lose in f"{self.command} {self.path}" and not proxy.lost.is_set():
+                    proxy.lost.set()
+                    proxy.seen.append("503")
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 headers = {name: value for name, value in self.headers.items() if name.lower() != "host"}
                 answer = requests.request(self.command, proxy.target + self.path, data=body, headers=headers,
                                           timeout=TIMEOUT)
@@ -170,3 +179,10 @@ def test_multipart_etag_is_the_md5_of_the_part_md5s() -> None:
     first, second = hashlib.md5(b"a").hexdigest(), hashlib.md5(b"b").hexdigest()
     expected = hashlib.md5(bytes.fromhex(first) + bytes.fromhex(second)).hexdigest().upper()
     assert multipart_etag([f'"{first}"', second.upper()]) == f"{expected}-2"
+
+
+@pytest.mark.parametrize("losing", ["503 GET /examplebucket/in/busy?"], indirect=True)
+def test_a_503_is_tried_once_more(oss: LocalOss, losing: LosingProxy) -> None:
+    upload_id = uploads_via(oss.endpoint).initiate(BUCKET, "in/busy")
+    assert uploads_via(losing.endpoint).list_parts(BUCKET, "in/busy", upload_id) == []
+    assert losing.seen == ["503", "GET max-parts"]  # the first query parameter, as signed

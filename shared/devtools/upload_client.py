@@ -22,16 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from shared.devtools.upload_http import RouteError, Routes, route_error
+from shared.devtools.upload_http import PIECE, RouteError, Routes, route_error
 from shared.devtools.upload_parts import (
     MAX_PART_SIZE,
     MAX_PARTS,
-    PIECE,
     PartPlan,
     PartSender,
     PartUrls,
     Retry,
-    Tally,
     UploadFailed,
     plan_parts,
 )
@@ -132,16 +130,15 @@ class Uploader:
 
     def _send(self, fd: int, size: int, upload_id: str, key: str, plan: list[PartPlan], todo: list[PartPlan],
               ) -> dict[int, str]:
-        sent = Tally(size - sum(p.size for p in todo))
-        progress = self.progress = Progress(self.stderr, size, done=sent.value, terminal=self.terminal,
-                                            clock=self.clock)
+        done = size - sum(p.size for p in todo)
+        progress = self.progress = Progress(self.stderr, size, done=done, terminal=self.terminal, clock=self.clock)
         urls = PartUrls(self.routes, upload_id, key, [p.number for p in todo], clock=self.clock)
         sender = PartSender(urls, self.routes.transport, fd, in_flight=self.in_flight, retry=self.retry,
-                            sleep=self.sleep, sent=sent)
+                            sleep=self.sleep, done=done)
 
         def tick(parts_sent: int) -> None:
             self.status.parts_done = len(plan) - len(todo) + parts_sent
-            progress.update(sent.value)
+            progress.update(sender.sent())
 
         etags = sender.send_all(todo, tick)
         progress.update(size, final=True)

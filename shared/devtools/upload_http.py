@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote, urlencode, urlsplit
@@ -24,7 +25,32 @@ from urllib.parse import quote, urlencode, urlsplit
 MAX_ANSWER = 8 << 20  # bytes: the longest JSON answer read (ListParts of 10,000 parts is about 1 MiB)
 TIMEOUT = 60.0  # seconds a connection may stall on one read or write
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
+PIECE = 1 << 20  # bytes of a file sent at a time
 Body = Callable[[], Iterable[bytes]]  # a body that can be sent again: each call starts it from its beginning
+
+
+class FileRange:
+    """A body that is ``size`` bytes of an open file from ``offset``; ``sent`` counts them as they go (from 0
+    again when it is sent again). Over plain HTTP the kernel copies them to the socket (sendfile)."""
+
+    __slots__ = ("fd", "offset", "size", "sent", "_position")
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self.fd, self.offset, self.size, self.sent = fd, offset, size, 0
+        self._position = offset
+
+    # What socket.sendfile asks of a file: its descriptor, and seek and read where sendfile cannot be used.
+    def fileno(self) -> int:
+        return self.fd
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        self._position = position
+        return position
+
+    def read(self, size: int) -> bytes:
+        piece = os.pread(self.fd, size, self._position)  # pread: threads sharing the descriptor never meet
+        self._position += len(piece)
+        return piece
 
 
 class RouteError(Exception):
@@ -59,7 +85,7 @@ class Transport:
         self.timeout = timeout
         self._local = threading.local()
 
-    def send(self, method: str, url: str, headers: Mapping[str, str], body: Body | None = None,
+    def send(self, method: str, url: str, headers: Mapping[str, str], body: Body | FileRange | None = None,
              limit: int = MAX_ANSWER) -> Answer:
         """Send one request; a kept-alive connection that the server closed meanwhile is opened again once."""
         parts = urlsplit(url)
@@ -101,13 +127,16 @@ class Transport:
 
     @staticmethod
     def _exchange(connection: http.client.HTTPConnection, method: str, target: str, headers: Mapping[str, str],
-                  body: Body | None, limit: int) -> Answer:
+                  body: Body | FileRange | None, limit: int) -> Answer:
         connection.putrequest(method, target, skip_accept_encoding=True)
         for name, value in headers.items():
             connection.putheader(name, value)
         connection.endheaders()
-        for chunk in body() if body is not None else ():
-            connection.send(chunk)
+        if isinstance(body, FileRange):
+            _send_file(connection, body)
+        else:
+            for chunk in body() if body is not None else ():
+                connection.send(chunk)
         response = connection.getresponse()
         data = response.read(limit + 1)
         if len(data) > limit:
@@ -205,6 +234,23 @@ class Routes:
             return json.loads(answer.body)
         except ValueError:
             raise RouteError(what, answer.status, "BadAnswer", "not JSON") from None
+
+
+def _send_file(connection: http.client.HTTPConnection, body: FileRange) -> None:
+    """Send a FileRange a piece at a time: by sendfile on a plain socket, else read (pread) and written."""
+    body.sent = 0
+    plain = not isinstance(connection, http.client.HTTPSConnection)
+    while body.sent < body.size:
+        offset, count = body.offset + body.sent, min(PIECE, body.size - body.sent)
+        if plain:
+            sent = connection.sock.sendfile(body, offset, count)
+        else:
+            piece = os.pread(body.fd, count, offset)
+            connection.send(piece)
+            sent = len(piece)
+        if sent == 0:
+            raise OSError("the file got shorter while it was uploaded")
+        body.sent += sent
 
 
 def route_error(what: str, answer: Answer) -> RouteError:

@@ -4,26 +4,23 @@
     PartUrls                        presigned PUT URLs, signed 32 at a time ahead of need, again when one expired
     PartSender.send_all(parts)      every part PUT to its URL; a failed one sent again (bounded, with backoff)
 
-Memory stays flat at any size: a part is read in 1 MiB pieces from the file (``os.pread``, safe across threads)
-while it is sent, so at most ``in_flight`` pieces are held. Each part's MD5 is checked against the ETag the
-bucket answers (OSS's part ETag is the quoted uppercase hex MD5 of its bytes). Worker threads are daemons: a
-Ctrl-C in the main thread leaves them behind, and with them only parts the bucket has not yet kept.
+Memory stays flat at any size: a part goes from the file to the socket 1 MiB at a time, copied by the kernel
+(sendfile) over plain HTTP, read with ``os.pread`` (safe across threads) over HTTPS, so at most ``in_flight``
+pieces are ever held. Worker threads are daemons: a Ctrl-C in the main thread leaves them behind, and with them
+only parts the bucket has not yet kept.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
-import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shared.devtools.upload_http import RouteError, Routes, Transport, route_error
+from shared.devtools.upload_http import FileRange, RouteError, Routes, Transport, route_error
 
-PIECE = 1 << 20  # bytes read from the file and written to the socket at a time
 SIGN_AHEAD = 32  # part URLs signed by one batch request
 URL_MAX_AGE = 300.0  # seconds after which a URL signed ahead is signed again rather than used
 TICK = 0.1  # seconds between the main thread's looks at the progress
@@ -106,10 +103,16 @@ class PartSender:
     """Sends an upload's parts from an open file, ``in_flight`` at a time, and collects their ETags."""
 
     def __init__(self, urls: PartUrls, transport: Transport, fd: int, *, in_flight: int, retry: Retry,
-                 sleep: Callable[[float], None], sent: Tally) -> None:
+                 sleep: Callable[[float], None], done: int = 0) -> None:
         self.urls, self.transport, self.fd = urls, transport, fd
-        self.in_flight, self.retry, self.sleep, self.sent = in_flight, retry, sleep, sent
+        self.in_flight, self.retry, self.sleep = in_flight, retry, sleep
         self.stop = threading.Event()
+        self.finished = Tally(done)  # bytes of the parts the bucket has kept
+        self.active: dict[int, FileRange] = {}  # the parts on their way, each counting what it has sent
+
+    def sent(self) -> int:
+        """Bytes sent so far: the parts kept, and what the parts in flight have sent of themselves."""
+        return self.finished.value + sum(body.sent for body in list(self.active.values()))
 
     def send_all(self, parts: Sequence[PartPlan], on_tick: Callable[[int], None]) -> dict[int, str]:
         """Send every part; their ETags by number. The first part that fails for good ends it (UploadFailed).
@@ -169,32 +172,13 @@ class PartSender:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _put(self, url: str, part: PartPlan) -> str:
-        digest = hashlib.md5(usedforsecurity=False)
-        counted = 0
-
-        def pieces() -> Iterator[bytes]:
-            nonlocal digest, counted
-            digest, end = hashlib.md5(usedforsecurity=False), part.offset + part.size
-            self.sent.add(-counted)  # sent again from the start (a kept-alive connection had closed)
-            counted = 0
-            for offset in range(part.offset, end, PIECE):
-                piece = os.pread(self.fd, min(PIECE, end - offset), offset)
-                if len(piece) != min(PIECE, end - offset):
-                    raise UploadFailed("the file got shorter while it was uploaded")
-                digest.update(piece)
-                counted += len(piece)
-                self.sent.add(len(piece))
-                yield piece
-
+        body = FileRange(self.fd, part.offset, part.size)
+        self.active[part.number] = body
         try:
-            answer = self.transport.send("PUT", url, {"Content-Length": str(part.size)}, pieces)
-            if answer.status != 200:
-                raise route_error(f"PUT of part {part.number}", answer)  # never the URL: it holds the signature
-            etag = answer.headers.get("etag", "")
-            md5 = etag.strip('"').upper()
-            if len(md5) == 32 and md5 != digest.hexdigest().upper():
-                raise http.client.HTTPException(f"the bucket's ETag of part {part.number} is not the MD5 sent")
-        except BaseException:
-            self.sent.add(-counted)
-            raise
-        return etag
+            answer = self.transport.send("PUT", url, {"Content-Length": str(part.size)}, body)
+        finally:
+            del self.active[part.number]
+        if answer.status != 200:
+            raise route_error(f"PUT of part {part.number}", answer)  # never the URL: it holds the signature
+        self.finished.add(part.size)
+        return answer.headers.get("etag", "")

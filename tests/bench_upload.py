@@ -1,0 +1,103 @@
+"""Benchmark (run by hand, not collected): 256 MiB through ``python -m shared upload`` (multipart, 4 parts in
+flight) against ``python -m shared serve``'s local bucket, and the same bytes as one presigned PUT with requests,
+in the same run, alternating, a few rounds; prints each throughput, the best of each and their ratio (the target:
+multipart at least 1.0x the single PUT), and how much the bucket's memory grew.
+
+    python3 tests/bench_upload.py [--size-mib 256] [--rounds 3] [--part-size 8MiB] [--parts 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from processes import ROOT
+from serve_process import Served, free_ports, port_arguments, serve_environment
+
+MIB = 1 << 20
+
+
+def _file(path: Path, size: int) -> None:
+    block = bytearray(os.urandom(MIB))
+    with path.open("wb") as out:
+        for n in range(size // MIB):
+            block[:8] = n.to_bytes(8, "big")
+            out.write(block)
+
+
+def _memory(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) << 10
+    return 0
+
+
+def _single_put(endpoint: str, api_key: str, path: Path, key: str) -> float:
+    """Seconds for one presigned PUT of the file with requests (the URL asked for first, not timed)."""
+    asked = requests.get(f"{endpoint}/presign", params={"key": key, "method": "PUT"},
+                         headers={"X-Api-Key": api_key}, timeout=60)
+    asked.raise_for_status()
+    started = time.perf_counter()
+    with path.open("rb") as body:
+        answer = requests.put(asked.json()["url"], data=body, timeout=600,
+                              headers={"Content-Length": str(path.stat().st_size)})
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200:
+        raise SystemExit(f"the single PUT answered {answer.status_code}: {answer.text[:200]}")
+    return elapsed
+
+
+def _multipart(endpoint: str, api_key: str, path: Path, part_size: str, parts: int) -> float:
+    """Seconds for the whole ``python -m shared upload`` process, start-up included."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(path.parent), "PRESIGN_API_KEY": api_key}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "shared", "upload", str(path), "--endpoint", endpoint,
+                           "--part-size", part_size, "--parts", str(parts)], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT, env=env)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"upload failed ({done.returncode}): {done.stderr[-500:]}")
+    return elapsed
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--size-mib", type=int, default=256)
+    options.add_argument("--rounds", type=int, default=3)
+    options.add_argument("--part-size", default="8MiB")
+    options.add_argument("--parts", type=int, default=4)
+    args = options.parse_args()
+    size = args.size_mib * MIB
+    with tempfile.TemporaryDirectory() as scratch:
+        home = Path(scratch)
+        _file(home / "bench.bin", size)
+        ports = free_ports()
+        with Served(port_arguments(ports) + ["--data", str(home / "oss")], serve_environment(home)) as served:
+            served.ready()
+            endpoint = f"http://127.0.0.1:{ports['--port']}"
+            api_key = str(json.loads((home / "oss" / "dev-settings.json").read_text("utf-8"))["api_key"])
+            baseline = _memory(served.process.pid, "VmRSS")
+            single, multi = [], []
+            for round_ in range(args.rounds):
+                single.append(_single_put(endpoint, api_key, home / "bench.bin", f"bench/single-{round_}.bin"))
+                multi.append(_multipart(endpoint, api_key, home / "bench.bin", args.part_size, args.parts))
+                print(f"round {round_ + 1}: single PUT {size / MIB / single[-1]:7.1f} MiB/s   "
+                      f"multipart {size / MIB / multi[-1]:7.1f} MiB/s", flush=True)
+            grown = _memory(served.process.pid, "VmHWM") - baseline
+    best_single, best_multi = size / MIB / min(single), size / MIB / min(multi)
+    print(f"{args.size_mib} MiB, best of {args.rounds}: one presigned PUT with requests {best_single:.1f} MiB/s; "
+          f"python -m shared upload ({args.parts} parts of {args.part_size} in flight, process start-up included) "
+          f"{best_multi:.1f} MiB/s; ratio {best_multi / best_single:.2f}x (target >= 1.0x)")
+    print(f"the local bucket's peak memory above its baseline: {grown / MIB:.1f} MiB")
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,8 @@ RESERVED_PARAMS = frozenset({
     "x-oss-credential", "x-oss-security-token", "x-oss-additional-headers",
 })
 _DEFAULT_SIGNED = ("content-type", "content-md5")
+# RFC 9110 section 5.6.2: a field name is a token; no client can send a name with any other character.
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 # Lookup tables: a byte (or an ASCII character's code) to itself or to its %XX escape.
 _ENCODED = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
@@ -132,7 +134,7 @@ def normalize_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidArgument("headers", "header names and values must be strings")
         lower = name.strip().lower()
-        if not lower or any(c in lower for c in " \t\r\n\0:"):
+        if not lower or not _TOKEN_CHARS.issuperset(lower):
             raise InvalidArgument("headers", f"header name {name!r} is not a valid token")
         if any(c in value for c in "\r\n\0"):
             raise InvalidArgument("headers", f"header {name!r} has a CR, LF or NUL in its value")

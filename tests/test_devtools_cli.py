@@ -143,10 +143,10 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
         (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--endpoint", "ftp://x"], {}, "http or https"),
         (["sign", "k", "--bogus"], {}, "unrecognized arguments: --bogus (see: python -m shared sign --help)"),
         (["bogus"], {}, "invalid choice: 'bogus' (choose from 'sign', 'explain', 'serve', 'package', 'keygen', "
-                        "'token') (see: python -m shared --help)"),
+                        "'token', 'upload') (see: python -m shared --help)"),
         (["sign", ".", "--bucket", "examplebucket", "--region", "r"], {}, "'.' is a dot segment"),
         (["sign", "..", "--bucket", "examplebucket", "--region", "r"], {}, "so no URL can fetch it"),
-        ([], {}, "name a command: sign, explain, serve, package, keygen, token"),
+        ([], {}, "name a command: sign, explain, serve, package, keygen, token, upload"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r"], {"OSS_CNAME": "maybe"},
          "OSS_CNAME must be true or false"),
     ],

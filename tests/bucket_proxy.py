@@ -1,7 +1,8 @@
-"""A real HTTP proxy on 127.0.0.1 in front of the local bucket, for the upload client's tests: it counts the part
-PUTs the bucket kept, answers a chosen part's first PUTs with OSS's 503 (a fault to retry), and holds chosen
-parts without an answer (an upload to interrupt). The Host header goes through unchanged, so the URLs the
-presign function signs for the proxy's address verify at the bucket. Every wait is bounded."""
+"""A real HTTP proxy on 127.0.0.1 in front of the local bucket, for the upload client's tests: it counts the
+part PUTs the bucket kept, answers a chosen part's first PUTs with OSS's 503, 403 or 400 (faults to retry or
+not), and holds chosen parts without an answer (an upload to interrupt). The Host header goes through
+unchanged, so the URLs the presign function signs for the proxy's address verify at the bucket. Every wait is
+bounded."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from http_servers import serving
 PIECE = 1 << 20
 HOLD_TIMEOUT = 30.0  # seconds a held part waits for the test to let it go
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection"})
-SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ServiceUnavailable</Code>'
-             b"<Message>Please reduce your request rate.</Message></Error>")
+FAULTS = {503: b"<Code>ServiceUnavailable</Code><Message>Please reduce your request rate.</Message>",
+          403: b"<Code>AccessDenied</Code><Message>Request has expired.</Message>",
+          400: b"<Code>InvalidArgument</Code><Message>Something the test made up.</Message>"}
 
 
 class BucketProxy(ThreadingHTTPServer):
@@ -32,7 +34,8 @@ class BucketProxy(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.kept: list[int] = []  # part numbers whose PUT the bucket answered 200
         self.arrived: list[int] = []  # part numbers of every PUT that reached the proxy
-        self.failures: dict[int, int] = {}  # part number -> how many of its next PUTs answer 503
+        self.failures: dict[int, int] = {}  # part number -> how many of its next PUTs answer ``fault_status``
+        self.fault_status = 503
         self.held: set[int] = set()  # part numbers whose PUTs wait, unanswered, until ``release``
         self.release = threading.Event()
 
@@ -69,11 +72,12 @@ class _Forward(BaseHTTPRequestHandler):
             return
         if part is not None and self.server.fault(part):
             self._drain()
-            self.send_response(503)
+            self.send_response(self.server.fault_status)
             self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(SLOW_DOWN)))
+            error = b'<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + FAULTS[self.server.fault_status] + b"</Error>"
+            self.send_header("Content-Length", str(len(error)))
             self.end_headers()
-            self.wfile.write(SLOW_DOWN)
+            self.wfile.write(error)
             return
         status = self._forward()
         if part is not None and status == 200:

@@ -33,6 +33,7 @@ from shared.devtools.local_oss import LocalOss
 from shared.devtools.upload_client import Uploader
 from shared.devtools.upload_http import Routes, Transport
 from shared.devtools.upload_parts import Retry, UploadFailed
+from shared.devtools.upload_progress import Progress
 from shared.http.wsgi import serve_wsgi
 from shared.oss.signer import presign
 from shared.presign.wiring import build_presign_app
@@ -147,6 +148,24 @@ def test_a_part_that_fails_once_is_sent_again(stack: Stack, tmp_path: Path) -> N
     assert stack.proxy.arrived.count(2) == 2 and sorted(stack.proxy.kept) == [1, 2, 3, 4, 5]
 
 
+def test_a_part_whose_url_expired_is_signed_again(stack: Stack, tmp_path: Path) -> None:
+    data = write_file(tmp_path / "film.mp4", 17 * MIB)
+    stack.proxy.failures[1], stack.proxy.fault_status = 1, 403
+    done = stack.upload(str(tmp_path / "film.mp4"))
+    assert stack.stored(printed(done)["key"]) == data
+    assert stack.proxy.arrived.count(1) == 2
+
+
+def test_a_part_the_bucket_refuses_is_not_sent_again(stack: Stack, tmp_path: Path) -> None:
+    write_file(tmp_path / "film.mp4", 17 * MIB)
+    stack.proxy.failures[2], stack.proxy.fault_status = 1, 400
+    done = stack.upload(str(tmp_path / "film.mp4"))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines()[-1] == ("error: part 2: PUT of part 2 answered 400 InvalidArgument: Something the "
+                                            "test made up.")
+    assert stack.proxy.arrived.count(2) == 1 and (tmp_path / "film.mp4.upload.json").exists()
+
+
 def test_ctrl_c_keeps_the_state_and_resume_sends_only_the_missing_parts(stack: Stack, tmp_path: Path) -> None:
     data = write_file(tmp_path / "film.mp4", 24 * MIB)
     stack.proxy.held = {3, 4, 5}
@@ -236,3 +255,26 @@ def test_no_credentials_or_no_file_is_status_2(tmp_path: Path) -> None:
         stderr = io.StringIO()
         assert cli.main(argv, environ=environ, stdout=io.StringIO(), stderr=stderr) == 2
         assert stderr.getvalue().startswith(message)
+
+
+def test_the_bar_shows_bytes_rate_and_time_left_on_a_clock_the_test_moves() -> None:
+    now = [100.0]
+    shown = io.StringIO()
+    progress = Progress(shown, 100 * MIB, done=20 * MIB, terminal=True, clock=lambda: now[0])
+    now[0] = 102.0
+    progress.update(40 * MIB)  # 20 MiB in 2 s this run; 60 MiB to go
+    assert shown.getvalue() == "\r[########............]  40.0 MiB of 100.0 MiB  10.0 MiB/s  0:06 left\x1b[K"
+    now[0] = 102.05
+    progress.update(41 * MIB)  # within 0.1 s of the last redraw: not drawn
+    assert shown.getvalue().count("\r") == 1
+    progress.end_line()
+    assert shown.getvalue().endswith("\n")
+
+
+def test_off_a_terminal_it_is_one_line_per_10_percent() -> None:
+    shown = io.StringIO()
+    progress = Progress(shown, 100 * MIB, terminal=False, clock=iter([0.0, 1.0, 2.0]).__next__)
+    progress.update(25 * MIB)
+    progress.update(100 * MIB)
+    assert [line.split(" (")[0] for line in shown.getvalue().splitlines()] == [
+        f"upload: {tenth}%" for tenth in range(10, 101, 10)]

@@ -32,6 +32,7 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:9000"  # serve's presign function
 API_KEY_VARIABLE = "PRESIGN_API_KEY"
 TOKEN_VARIABLE = "PRESIGN_TOKEN"
 MAX_IN_FLIGHT = 32
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_SECRET_CHARS = 8192
 FAILED = 1
 INTERRUPTED = 130
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str]
     path, resume = _checked(args)
     endpoint = endpoint_url(args.endpoint or DEFAULT_ENDPOINT)
     routes = Routes(endpoint, credentials_header(args, environ), Transport())
+    if urlsplit(endpoint).scheme == "http" and urlsplit(endpoint).hostname not in LOOPBACK:
+        stderr.write(f"warning: {endpoint} is plain HTTP: the API key or token crosses the network readable\n")
     uploader = Uploader(routes, stderr=stderr, terminal=_is_terminal(stderr), in_flight=args.parts,
                         part_size=parse_size(args.part_size) if args.part_size else None,
                         content_type=args.content_type, endpoint_given=args.endpoint is not None)

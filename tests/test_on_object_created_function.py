@@ -280,6 +280,16 @@ def test_invoke_errors_say_nosniff(token_server: tuple[str, Path]) -> None:
         assert answer.status_code in (401, 404) and answer.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_another_method_or_path_is_a_404_with_a_request_id(token_server: tuple[str, Path]) -> None:
+    base, _ = token_server
+    for method, path in (("GET", "/invoke"), ("PUT", "/initialize"), ("POST", "/other"), ("GET", "/")):
+        answer = requests.request(method, f"{base}{path}", timeout=10)
+        assert answer.status_code == 404, (method, path, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] == "NotFound" and error["message"] == "POST the event to /invoke"
+        assert len(error["request_id"]) == 32 and answer.headers["X-Request-Id"] == error["request_id"]
+
+
 def link_of(link: str) -> dict[str, str]:
     """A delivered link's query."""
     return dict(parse_qsl(urlsplit(link).query))

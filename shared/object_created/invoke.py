@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol, cast
 
 from shared.credentials.invocation import invocation, request_id_of
-from shared.errors import InvalidArgument, PresignError, Unauthenticated
+from shared.errors import InvalidArgument, NotFound, PresignError, Unauthenticated
 from shared.http.limits import declared_length, is_streamed, read_bounded
-from shared.http.messages import ERROR_HEADERS, HttpResponse, error_body, json_response
+from shared.http.messages import ERROR_HEADERS, HttpResponse, error_body, error_response, json_response
 from shared.object_created.invoke_access import InvokeAccess
 from shared.object_created.wiring import EventHandler
 
@@ -75,8 +75,7 @@ def invoke_response(handler: EventHandler, access: InvokeAccess, *, method: str,
                     headers: Mapping[str, str], read_body: Callable[[], bytes]) -> HttpResponse:
     """The custom-runtime contract, platform-neutral (header names lower-cased): a summary or a failure."""
     if method != "POST" or path not in (INVOKE_PATH, INITIALIZE_PATH):
-        return json_response(404, {"error": {"code": "NotFound", "message": "POST the event to /invoke",
-                                              "request_id": ""}}, ERROR_HEADERS)
+        return error_response(NotFound("POST the event to /invoke"), os.urandom(16).hex())
     if path == INITIALIZE_PATH:  # the instance was initialised when this module was imported; no body is read
         return json_response(200, {"status": "ok"})
     request_id = os.urandom(16).hex()  # ours, unless FC's front end is the caller

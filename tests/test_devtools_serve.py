@@ -120,7 +120,8 @@ def _real_oss(tmp_path: Path, **overrides: str) -> tuple[dict[str, str], dict[st
                             PRESIGN_API_KEYS="me:" + hashlib.sha256(api_key.encode()).hexdigest(),
                             PRESIGN_POLICY=json.dumps(policy), LINK_SIGNING_KEYS="k1:" + secrets.token_urlsafe(32))
     env.update(overrides)
-    ports = {option: port for option, port in free_ports().items() if option in ("--port", "--links-port")}
+    real_oss_ports = ("--port", "--links-port", "--page-port")  # serve listens on these against real OSS
+    ports = {option: port for option, port in free_ports().items() if option in real_oss_ports}
     return {name: value for name, value in env.items() if value}, ports, api_key
 
 

@@ -72,6 +72,8 @@ def test_signed_with_the_first_secret_and_the_configured_issuer_and_audience(sec
     (["--sub", "a"], {}, "PRESIGN_JWT_SECRET is not set"),
     (["--sub", "a"], {"PRESIGN_JWT_SECRET": " "}, "PRESIGN_JWT_SECRET is not set"),
     (["--sub", "a"], {"PRESIGN_JWT_SECRET": "short"}, "shorter than 32 bytes"),
+    (["--sub", "a"], {"PRESIGN_JWT_SECRET": " ," + "s" * 32}, "PRESIGN_JWT_SECRET secret 1 is shorter than 32 bytes"),
+    (["--sub", "a"], {"PRESIGN_JWT_SECRET": "s" * 32 + ",short"}, "PRESIGN_JWT_SECRET secret 2 is shorter than 32"),
     ([], {"PRESIGN_JWT_SECRET": "s" * 32}, "the following arguments are required: --sub"),
     (["--sub", "*"], {"PRESIGN_JWT_SECRET": "s" * 32}, "--sub"),
     (["--sub", ""], {"PRESIGN_JWT_SECRET": "s" * 32}, "--sub"),

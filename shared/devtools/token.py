@@ -52,12 +52,16 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdout: IO[str]
 
 
 def signing_secret(environ: Mapping[str, str]) -> str:
-    """The first of PRESIGN_JWT_SECRET's secrets; a UsageError when it is missing or too short."""
-    first = environ.get("PRESIGN_JWT_SECRET", "").split(",")[0].strip()
-    if not first:
+    """The first of PRESIGN_JWT_SECRET's secrets; a UsageError when it is missing or any is too short.
+
+    Every secret is checked, as the functions check them: a token from a list they refuse would be no use."""
+    text = environ.get("PRESIGN_JWT_SECRET", "").strip()
+    if not text:
         raise UsageError("PRESIGN_JWT_SECRET is not set: set it to the functions' secret (python -m shared keygen "
                          "jwt-secret makes one)")
-    if len(first.encode("utf-8")) < MIN_SECRET_BYTES:
-        raise UsageError(f"PRESIGN_JWT_SECRET's first secret is shorter than {MIN_SECRET_BYTES} bytes, so the "
-                         "functions refuse it too")
-    return first
+    secrets = [secret.strip() for secret in text.split(",")]
+    for position, secret in enumerate(secrets, start=1):
+        if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+            raise UsageError(f"PRESIGN_JWT_SECRET secret {position} is shorter than {MIN_SECRET_BYTES} bytes, so the "
+                             "functions refuse it too")
+    return secrets[0]

@@ -19,11 +19,17 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from processes import ROOT
 from serve_process import Served, free_ports, port_arguments, serve_environment
 
+from shared.clock import utc_now
+from shared.credentials import Credentials
+from shared.oss.signer import presign
+
 MIB = 1 << 20
+BUCKET, REGION = "examplebucket", "cn-hangzhou"  # serve's defaults
 
 
 def _file(path: Path, size: int) -> None:
@@ -41,6 +47,13 @@ def _memory(pid: int, field: str) -> int:
     return 0
 
 
+def _delete(oss: str, keys: Credentials, key: str) -> None:
+    """Remove an object (signed with the local bucket's development keys), so every round starts alike."""
+    url = presign(keys, bucket=BUCKET, key=key, region=REGION, endpoint=oss, method="DELETE",
+                  signing_time=utc_now()).url
+    requests.delete(url, timeout=60).raise_for_status()
+
+
 def _single_put(endpoint: str, api_key: str, path: Path, key: str) -> float:
     """Seconds for one presigned PUT of the file with requests (the URL asked for first, not timed)."""
     asked = requests.get(f"{endpoint}/presign", params={"key": key, "method": "PUT"},
@@ -56,17 +69,17 @@ def _single_put(endpoint: str, api_key: str, path: Path, key: str) -> float:
     return elapsed
 
 
-def _multipart(endpoint: str, api_key: str, path: Path, part_size: str, parts: int) -> float:
-    """Seconds for the whole ``python -m shared upload`` process, start-up included."""
+def _multipart(endpoint: str, api_key: str, path: Path, part_size: str, parts: int) -> tuple[float, str]:
+    """Seconds for the whole ``python -m shared upload`` process, start-up included; the key it uploaded."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(path.parent), "PRESIGN_API_KEY": api_key}
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "shared", "upload", str(path), "--endpoint", endpoint,
-                           "--part-size", part_size, "--parts", str(parts)], capture_output=True, text=True,
+                           "--part-size", part_size, "--parts", str(parts), "--json"], capture_output=True, text=True,
                           timeout=600, cwd=ROOT, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"upload failed ({done.returncode}): {done.stderr[-500:]}")
-    return elapsed
+    return elapsed, str(json.loads(done.stdout)["key"])
 
 
 def main() -> None:
@@ -84,12 +97,17 @@ def main() -> None:
         with Served(port_arguments(ports) + ["--data", str(home / "oss")], serve_environment(home)) as served:
             served.ready()
             endpoint = f"http://127.0.0.1:{ports['--port']}"
-            api_key = str(json.loads((home / "oss" / "dev-settings.json").read_text("utf-8"))["api_key"])
+            settings = json.loads((home / "oss" / "dev-settings.json").read_text("utf-8"))
+            api_key, oss = str(settings["api_key"]), f"http://127.0.0.1:{ports['--oss-port']}"
+            keys = Credentials(settings["access_key_id"], settings["access_key_secret"])
             baseline = _memory(served.process.pid, "VmRSS")
             single, multi = [], []
             for round_ in range(args.rounds):
-                single.append(_single_put(endpoint, api_key, home / "bench.bin", f"bench/single-{round_}.bin"))
-                multi.append(_multipart(endpoint, api_key, home / "bench.bin", args.part_size, args.parts))
+                single.append(_single_put(endpoint, api_key, home / "bench.bin", "bench/single.bin"))
+                _delete(oss, keys, "bench/single.bin")
+                elapsed, key = _multipart(endpoint, api_key, home / "bench.bin", args.part_size, args.parts)
+                multi.append(elapsed)
+                _delete(oss, keys, key)
                 print(f"round {round_ + 1}: single PUT {size / MIB / single[-1]:7.1f} MiB/s   "
                       f"multipart {size / MIB / multi[-1]:7.1f} MiB/s", flush=True)
             grown = _memory(served.process.pid, "VmHWM") - baseline

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,7 @@ class BucketProxy(ThreadingHTTPServer):
         self.fault_status = 503
         self.held: set[int] = set()  # part numbers whose PUTs wait, unanswered, until ``release``
         self.release = threading.Event()
+        self.bytes_per_second: float | None = None  # each connection's upload rate, as on a long-distance link
 
     @property
     def endpoint(self) -> str:
@@ -106,6 +108,7 @@ class _Forward(BaseHTTPRequestHandler):
                     upstream.putheader(name, value)
             upstream.endheaders()
             remaining = int(self.headers.get("Content-Length", "0"))
+            started, forwarded = time.monotonic(), 0
             while remaining > 0:
                 piece = self.rfile.read(min(PIECE, remaining))
                 if not piece:
@@ -113,6 +116,9 @@ class _Forward(BaseHTTPRequestHandler):
                     return 0
                 upstream.send(piece)
                 remaining -= len(piece)
+                forwarded += len(piece)
+                if self.server.bytes_per_second:  # (benchmarks only) hold the connection to its rate
+                    time.sleep(max(0.0, started + forwarded / self.server.bytes_per_second - time.monotonic()))
             answer = upstream.getresponse()
             body = answer.read()
             self.send_response(answer.status)

@@ -15,8 +15,18 @@ from hashlib import sha256 as _sha256
 
 from shared.credentials.value import Credentials
 from shared.oss.canonical import KeyedSha256, canonical_request, query_parts, signing_hmac, string_to_sign
-from shared.oss.endpoints import Endpoint, Site, object_path
-from shared.oss.signer import _checked, _presign_query, _signature_params, _SignatureParams, _signing_second
+from shared.oss.endpoints import Endpoint, Site, bucket_site, object_path
+from shared.oss.signer import (
+    MAX_EXPIRES,
+    METHODS,
+    _check_method,
+    _presign_query,
+    _refuse_credentials,
+    _signature_params,
+    _SignatureParams,
+    _signing_second,
+    check_expires,
+)
 
 _URI, _QUERY = "\0uri\0", "\0query\0"  # markers no canonical URI or query holds (both are percent-encoded)
 _DIGEST_LENGTH = 64  # hex SHA-256, the last line of the string to sign
@@ -60,8 +70,12 @@ def presigner(credentials: Credentials, *, bucket: str, region: str, signing_tim
               endpoint: str | Endpoint | None = None, method: str = "GET", expires: int = 900, cname: bool = False,
               path_style: bool = False, cloudbox_id: str | None = None, product: str | None = None) -> Presigner:
     """Check and work out once what ``presign`` would for these arguments (and no headers)."""
-    method, site = _checked(credentials, method, expires, bucket, region, endpoint, cname, path_style, cloudbox_id,
-                            product)
+    if type(expires) is not int or not 1 <= expires <= MAX_EXPIRES:  # presign's checks, in its order
+        check_expires(expires)
+    if type(credentials) is not Credentials:
+        _refuse_credentials(credentials)
+    method = method if method in METHODS else _check_method(method)
+    site = bucket_site(bucket, region, endpoint, cname, path_style, cloudbox_id, product)
     when, timestamp = _signing_second(signing_time)
     written = _signature_params(credentials.access_key_id, timestamp, site.region, site.product, expires,
                                 credentials.security_token, ())

@@ -23,7 +23,6 @@ from shared.oss.canonical import (
     ALGORITHM,
     RESERVED_PARAMS,
     UNSIGNED_PAYLOAD,
-    KeyedSha256,
     additional_signed,
     canonical_headers,
     canonical_query,
@@ -41,7 +40,7 @@ from shared.oss.canonical import (
     string_to_sign,
     uri_encode,
 )
-from shared.oss.endpoints import Endpoint, Site, bucket_site, object_path
+from shared.oss.endpoints import Endpoint, bucket_site, object_path
 from shared.oss.expiry import MAX_V4_LIFETIME
 
 MAX_EXPIRES = MAX_V4_LIFETIME  # OSS refuses V4 presigned URLs that live longer than 7 days
@@ -120,39 +119,23 @@ def presign(
     product: str | None = None,
 ) -> PresignedUrl:
     """Sign a URL that lets its holder send one request for one object until it expires."""
-    method, site = _checked(credentials, method, expires, bucket, region, endpoint, cname, path_style, cloudbox_id,
-                            product)
-    when, timestamp = _signing_second(signing_time)
-    uri, url_prefix = object_path(site, key)
-    additional, signed = _presigned_headers(headers, additional_headers) if headers else ([], {})
-    written = _signature_params(credentials.access_key_id, timestamp, site.region, site.product, expires,
-                                credentials.security_token, tuple(additional) if additional else ())
-    keyed = signing_hmac(credentials.access_key_secret, timestamp[:8], site.region, site.product)
-    url, canonical, to_sign = _signed_url(method, uri, url_prefix, params, timestamp, written,
-                                          canonical_headers(signed) if signed else "", additional, keyed)
-    return PresignedUrl(url, method, expires, signed, when, canonical, to_sign)
-
-
-def _checked(credentials: Credentials, method: str, expires: int, bucket: str, region: str,
-             endpoint: str | Endpoint | None, cname: bool, path_style: bool, cloudbox_id: str | None,
-             product: str | None) -> tuple[str, Site]:
-    """Check the lifetime, credentials and method (in that order); return the method and the bucket's site."""
     if type(expires) is not int or not 1 <= expires <= MAX_EXPIRES:
         check_expires(expires)
     if type(credentials) is not Credentials:
         _refuse_credentials(credentials)
     method = method if method in METHODS else _check_method(method)
-    return method, bucket_site(bucket, region, endpoint, cname, path_style, cloudbox_id, product)
-
-
-def _signed_url(method: str, uri: str, url_prefix: str, params: Mapping[str, str | None] | None, timestamp: str,
-                written: _SignatureParams, headers_block: str, additional: list[str],
-                keyed: KeyedSha256) -> tuple[str, str, str]:
-    """The URL, canonical request and string to sign, from the parts of one presigned URL."""
+    site = bucket_site(bucket, region, endpoint, cname, path_style, cloudbox_id, product)
+    when, timestamp = _signing_second(signing_time)
+    uri, url_prefix = object_path(site, key)
+    additional, signed = _presigned_headers(headers, additional_headers) if headers else ([], {})
+    written = _signature_params(credentials.access_key_id, timestamp, site.region, site.product, expires,
+                                credentials.security_token, tuple(additional) if additional else ())
     query = _presign_query(query_parts(params), written) if params else written.query
-    canonical = canonical_request(method, uri, query, headers_block, additional)
+    canonical = canonical_request(method, uri, query, canonical_headers(signed) if signed else "", additional)
     to_sign = string_to_sign(timestamp, written.scope, canonical)
-    return f"{url_prefix}?{query}&x-oss-signature={keyed.hexdigest(to_sign)}", canonical, to_sign
+    sig = signing_hmac(credentials.access_key_secret, timestamp[:8], site.region, site.product).hexdigest(to_sign)
+    return PresignedUrl(f"{url_prefix}?{query}&x-oss-signature={sig}", method, expires, signed, when, canonical,
+                        to_sign)
 
 
 def presign_now(credentials: Credentials, *, bucket: str, key: str, region: str,

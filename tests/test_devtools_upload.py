@@ -164,6 +164,17 @@ def test_a_part_the_bucket_refuses_is_not_sent_again(stack: Stack, tmp_path: Pat
     assert done.stderr.splitlines()[-1] == ("error: part 2: PUT of part 2 answered 400 InvalidArgument: Something the "
                                             "test made up.")
     assert stack.proxy.arrived.count(2) == 1 and (tmp_path / "film.mp4.upload.json").exists()
+    os.utime(tmp_path / "film.mp4", ns=(0, 0))  # the file changed since: its parts in the bucket are not its own
+    again = stack.upload(str(tmp_path / "film.mp4"), "--resume")
+    assert again.returncode == 1 and again.stderr == (f"error: {tmp_path / 'film.mp4'} changed since its upload "
+                                                      "began: run again without --resume (or --abort the old upload)\n")
+
+
+def test_resume_without_a_state_file_says_so(stack: Stack, tmp_path: Path) -> None:
+    write_file(tmp_path / "film.mp4", 100)
+    done = stack.upload(str(tmp_path / "film.mp4"), "--resume")
+    assert (done.returncode, done.stderr) == (1, f"error: no upload to resume: {tmp_path / 'film.mp4.upload.json'} "
+                                                 "does not exist\n")
 
 
 def test_ctrl_c_keeps_the_state_and_resume_sends_only_the_missing_parts(stack: Stack, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from processes import ROOT
 from serve_process import Served, free_ports, port_arguments, serve_environment
 
@@ -101,6 +102,18 @@ def test_a_chunked_upload_from_stdin_is_stored_and_announced(local: Local) -> No
     got = json.loads(_shell(f"curl -s -H 'X-Api-Key: {local.api_key}' "
                             f"'http://127.0.0.1:{local.ports['--port']}/presign?key=piped/log.txt'").stdout)
     assert _shell(f"curl -s '{got['url']}'").stdout == "line one\nline two\n"
+
+
+def test_the_demo_page_answers_only_its_own_host_names(local: Local) -> None:
+    """DNS rebinding: a site whose name resolves to 127.0.0.1 must not read the key from /config.json."""
+    port = local.ports["--page-port"]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        answer = requests.get(f"http://127.0.0.1:{port}/config.json", headers={"Host": host}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["api_key"] == local.api_key
+    for host in (f"rebound.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}"):
+        for path in ("/config.json", "/"):
+            answer = requests.get(f"http://127.0.0.1:{port}{path}", headers={"Host": host}, timeout=10)
+            assert answer.status_code == 421 and local.api_key not in answer.text, (host, path)
 
 
 def test_ctrl_c_stops_every_process_and_frees_every_port(local: Local) -> None:

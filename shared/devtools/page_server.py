@@ -44,6 +44,8 @@ class DemoPage:
         self.policy = content_security_policy(connect)
         self.server = DevServer(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_port}"
+        # Only its own names: a site whose DNS name is rebound to 127.0.0.1 would read /config.json's key.
+        self.hosts = frozenset(f"{name}:{self.server.server_port}" for name in ("127.0.0.1", "localhost"))
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="demo-page", daemon=True)
 
@@ -57,8 +59,10 @@ class DemoPage:
         self.server.server_close()
         self._thread.join(timeout=5)
 
-    def answer(self, path: str) -> tuple[int, str, bytes]:
-        """Status, content type and body for a GET of ``path`` (query ignored)."""
+    def answer(self, path: str, host: str | None) -> tuple[int, str, bytes]:
+        """Status, content type and body for a GET of ``path`` (query ignored) sent to ``host``."""
+        if host is None or host.lower() not in self.hosts:
+            return 421, "text/plain; charset=utf-8", f"open the page at {self.url}/\n".encode()
         path = path.split("?", 1)[0]
         if path == "/config.json":
             return 200, "application/json", self.config
@@ -75,10 +79,10 @@ def _handler(page: DemoPage) -> type[BaseHTTPRequestHandler]:
         timeout = 10  # a connection that stalls is dropped
 
         def do_GET(self) -> None:
-            self._send(*page.answer(self.path))
+            self._send(*page.answer(self.path, self.headers.get("Host")))
 
         def do_HEAD(self) -> None:
-            status, kind, body = page.answer(self.path)
+            status, kind, body = page.answer(self.path, self.headers.get("Host"))
             self._send(status, kind, body, head=True)
 
         def _send(self, status: int, kind: str, body: bytes, *, head: bool = False) -> None:

@@ -173,6 +173,8 @@ def test_cli_exit_status() -> None:
     (["explain", _url(), "--region", "cn hangzhou"], ENV, "region 'cn hangzhou' must be letters"),
     (["explain", _url(), "--region", ""], ENV, "region is required"),
     (["explain", _url(), "--method", ""], ENV, "method must be one of"),
+    (["explain", _url(), "--header", "X-Bad\x01: v"], ENV, "is not a valid token"),
+    (["explain", _url(), "--header", "x-oss-meta-a: 1\nInjected: 2"], ENV, "CR, LF or NUL"),
 ])
 def test_cli_usage_errors(argv: list[str], env: dict[str, str], words: str) -> None:
     status, out, err = _cli(argv, env)

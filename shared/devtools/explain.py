@@ -26,6 +26,7 @@ from shared.devtools.local_oss.addressing import ObjectRequest, bucket_and_key, 
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.verify import AuthFailure, Authorization, expectation, problems
 from shared.errors import InvalidArgument
+from shared.oss.canonical import normalize_headers
 from shared.oss.endpoints import check_bucket, check_region
 from shared.oss.object_keys import url_unsafe_reason
 from shared.oss.signer import METHODS
@@ -235,6 +236,7 @@ def run(args: argparse.Namespace, *, environ: Mapping[str, str], stdin: IO[str],
         if not colon or not name.strip():
             raise InvalidArgument("header", f"--header takes 'Name: value', got {text!r}")
         headers[name.strip()] = value.strip()
+    normalize_headers(headers)  # names a client can send, values that cannot split a header: as sign checks them
     method = args.method.upper() if args.method is not None else None
     if method is not None and method not in METHODS:
         raise InvalidArgument("method", f"method must be one of {', '.join(METHODS)}, got {args.method!r}")

@@ -16,7 +16,7 @@ order and fails on an import that points the other way, or on a cycle):
     presign/         the presign function: its request fields, its app, its S3 upload routes, its wiring
     links/           the links function: link tokens, revocation, its settings, app and wiring
     object_created/  the object-created function: OSS event records, rules, links, webhooks, wiring
-    devtools/        python -m shared (sign, explain, serve, package) and the local bucket: never in a zip
+    devtools/        python -m shared (sign, explain, serve, package, keygen, token, upload), the local bucket: no zip
 
 ``__main__.py`` is the trampoline to ``devtools.cli``; it stays out of the zips too.
 """

@@ -50,6 +50,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 INDEX, OBJECTS, TMP, UPLOADS = "%index.sqlite3", "%objects", "%tmp", "%uploads"
 _RESERVED = (OBJECTS, TMP, UPLOADS)  # folders of the index's layout, never read as the old layout's
 _CHUNK = 1 << 16
+_BODY_CHUNK = 1 << 20  # bytes read from a request body at a time: few reads, few hash and write calls
 _ATTEMPTS = 5  # lookups a read may need when other processes replace the object meanwhile
 _FIELDS = "size, etag, content_type, modified, user_meta, content"
 _OBJECTS_TABLE = """CREATE TABLE objects (
@@ -325,7 +326,7 @@ def copy_body(body: Body, length: int | None, out: BinaryIO, content_md5: str | 
     """Copy exactly ``length`` bytes (or to the body's end); check the declared digests; return ETag and size."""
     md5, sha256, copied = hashlib.md5(), hashlib.sha256(), 0
     while length is None or copied < length:
-        chunk = body.read(_CHUNK if length is None else min(_CHUNK, length - copied))
+        chunk = body.read(_BODY_CHUNK if length is None else min(_BODY_CHUNK, length - copied))
         if not chunk:
             if length is None:
                 break

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from shared import env
 from shared.errors import ConfigError, InvalidArgument
 from shared.http.cors import CorsOrigins
-from shared.oss.endpoints import check_bucket
+from shared.oss.endpoints import check_bucket, check_region, parse_endpoint
 from shared.oss.expiry import MAX_V4_LIFETIME
-from shared.oss.post_policy import MAX_POST_SIZE
+from shared.oss.limits import MAX_POST_SIZE
 
 DEFAULT_MAX_UPLOAD_SIZE = 100 * 1024 * 1024  # bytes: a form upload's default bound (100 MiB)
 UPLOAD_META_VARIABLE = "PRESIGN_UPLOAD_META"
@@ -65,8 +65,17 @@ def function_signing_defaults(environ: Mapping[str, str]) -> SigningDefaults:
                                             "digits and hyphens, starting and ending with a letter or digit") from None
     if not signing.region:
         raise ConfigError("OSS_REGION", "OSS_REGION is required, for example cn-hangzhou")
+    try:
+        check_region(signing.region)
+    except InvalidArgument:
+        raise ConfigError("OSS_REGION", "OSS_REGION must be letters, digits and hyphens, like cn-hangzhou") from None
     if signing.cname and not signing.endpoint:
         raise ConfigError("OSS_ENDPOINT", "OSS_CNAME=true needs OSS_ENDPOINT set to the custom domain")
+    if signing.endpoint is not None:  # else every request would fail, or the instance would not start
+        try:
+            parse_endpoint(signing.endpoint, cname=signing.cname)
+        except InvalidArgument as error:
+            raise ConfigError("OSS_ENDPOINT", f"OSS_ENDPOINT: {error.message}") from None
     return signing
 
 

@@ -41,8 +41,11 @@ def test_healthz_answers_200_when_the_configuration_is_valid(wsgi_server: Callab
 
 @pytest.mark.parametrize("function", sorted(BUILDS))
 @pytest.mark.parametrize("overrides", [{"OSS_BUCKET": "Secret_Bucket_Name"}, {"OSS_REGION": ""},
-                                       {"PRESIGN_JWT_SECRET": "short-" + JWT_SECRET[:8]}],
-                         ids=["bad-bucket", "no-region", "short-jwt-secret"])
+                                       {"PRESIGN_JWT_SECRET": "short-" + JWT_SECRET[:8]},
+                                       {"OSS_ENDPOINT": "ftp://oss.example"}, {"OSS_ENDPOINT": "https://oss.example/p"},
+                                       {"OSS_REGION": "cn hangzhou"}],
+                         ids=["bad-bucket", "no-region", "short-jwt-secret", "endpoint-scheme", "endpoint-path",
+                              "bad-region"])
 def test_healthz_answers_503_misconfigured_naming_nothing(wsgi_server: Callable[[WsgiApp], str], function: str,
                                                           overrides: dict[str, str]) -> None:
     build, extra = BUILDS[function]

@@ -28,7 +28,7 @@ from shared.env import inline_or_file, read_text_file
 from shared.errors import AccessDenied, ConfigError
 from shared.fields import unique_names
 from shared.oss.expiry import MAX_V4_LIFETIME as MAX_EXPIRES
-from shared.oss.post_policy import MAX_POST_SIZE
+from shared.oss.limits import MAX_POST_SIZE
 
 MAX_MULTIPART_SIZE = 10_000 * MAX_POST_SIZE  # bytes: 10000 parts of at most 5 GiB each
 

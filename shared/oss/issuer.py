@@ -13,8 +13,11 @@ from shared.clock import utc_now
 from shared.credentials.provider import CredentialsProvider
 from shared.oss.endpoints import Endpoint, bucket_site, object_path, parse_endpoint
 from shared.oss.expiry import effective_lifetime
-from shared.oss.post_policy import PostForm, presign_post
 from shared.oss.signer import PresignedUrl, SignedRequest, presign, sign_request
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from shared.oss.post_policy import PostForm
 
 
 class IssuedUrl:
@@ -74,6 +77,8 @@ class Issuer:
                      success_action_status: int | None = None,
                      meta: Mapping[str, str] | None = None) -> IssuedForm:
         """Sign a PostObject form now, for min(expires, policy_max, the credentials' life, 7 days) seconds."""
+        from shared.oss.post_policy import presign_post  # the form builder: loaded by the first form
+
         now = self.clock()
         wanted = min(expires, policy_max or expires)
         credentials = self.provider.get_credentials(min_valid_until=now + timedelta(seconds=wanted))

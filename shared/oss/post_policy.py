@@ -26,10 +26,10 @@ from shared.credentials.value import Credentials
 from shared.errors import InvalidArgument
 from shared.oss.canonical import ALGORITHM, credential_scope, signing_hmac
 from shared.oss.endpoints import Endpoint, bucket_site
+from shared.oss.limits import MAX_POST_SIZE
 from shared.oss.object_keys import check_object_name
 from shared.oss.signer import check_expires
 
-MAX_POST_SIZE = 5 << 30  # bytes: the largest object PostObject uploads (5 GB)
 SUCCESS_STATUSES = (200, 201, 204)
 FILENAME = "${filename}"  # OSS replaces it in the key field with the uploaded file's name
 Condition = Mapping[str, str] | Sequence[object]

@@ -30,11 +30,14 @@ from shared.http.messages import HttpRequest, HttpResponse, json_response
 from shared.http.routing import json_object, match_route
 from shared.oss.client import OssClient
 from shared.oss.issuer import Issuer
-from shared.oss.multipart import MultipartUploads
-from shared.presign.post_request import PostRequest
 from shared.presign.request import PresignRequest
 from shared.presign.upload_keys import UploadKeys
-from shared.presign.uploads import UPLOAD_ROUTES, Uploads
+from shared.presign.upload_routes import UPLOAD_ROUTES
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at cold start; mypy reads it as True
+if TYPE_CHECKING:
+    from shared.presign.post_request import PostRequest
+    from shared.presign.uploads import Uploads
 
 ROUTES = {"/presign": ("GET", "POST"), "/presign/batch": ("POST",), "/presign/post": ("POST",),
           "/healthz": ("GET", "HEAD"), **UPLOAD_ROUTES}
@@ -52,9 +55,20 @@ class PresignApp(Api):
                          cors=settings.cors)
         self.settings = settings
         self.oss = oss
-        self.uploads = Uploads(settings, policy=policy, issuer=issuer, multipart=MultipartUploads(oss),
-                               keys=upload_keys or UploadKeys.parse(None), audit=audit, clock=clock,
-                               authenticate=self.authenticate, issue_form=self.issue_form)
+        self.upload_keys = upload_keys or UploadKeys.parse(None)
+        self._uploads: Uploads | None = None
+
+    @property
+    def uploads(self) -> Uploads:
+        """The S3-protocol routes, built (and their code loaded) by the first upload request."""
+        if self._uploads is None:
+            from shared.oss.multipart import MultipartUploads
+            from shared.presign.uploads import Uploads
+
+            self._uploads = Uploads(self.settings, policy=self.policy, issuer=self.issuer,
+                                    multipart=MultipartUploads(self.oss), keys=self.upload_keys, audit=self.audit,
+                                    clock=self.clock, authenticate=self.authenticate, issue_form=self.issue_form)
+        return self._uploads
 
     def route(self, call: Call) -> HttpResponse:
         """/healthz, or an authenticated /presign, /presign/batch, /presign/post or S3 route."""
@@ -69,6 +83,8 @@ class PresignApp(Api):
             return batch(call, self.audit, json_object(request), partial(self._batch_item, request, principal),
                          noun="request objects")
         if route == "/presign/post":
+            from shared.presign.post_request import PostRequest
+
             form = PostRequest.parse(json_object(request), default_bucket=self.settings.signing.bucket,
                                      default_expires=self.settings.default_expires)
             return json_response(200, self.issue_form(request, principal, form, form.options())[0])

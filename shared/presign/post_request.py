@@ -16,8 +16,9 @@ from collections.abc import Mapping
 
 from shared import fields
 from shared.errors import InvalidArgument
+from shared.oss.limits import MAX_POST_SIZE
 from shared.oss.object_keys import MAX_KEY_BYTES
-from shared.oss.post_policy import FILENAME, MAX_POST_SIZE, SUCCESS_STATUSES
+from shared.oss.post_policy import FILENAME, SUCCESS_STATUSES
 from shared.presign.request import (
     MAX_REQUESTED_EXPIRES,
     checked_bucket,

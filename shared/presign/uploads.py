@@ -30,21 +30,14 @@ from shared.http.api import Call, refused
 from shared.http.messages import HttpRequest, HttpResponse, error_body, json_response
 from shared.http.routing import error_headers, json_object, match_route_params
 from shared.oss.issuer import Issuer
+from shared.oss.limits import MAX_POST_SIZE
 from shared.oss.multipart import MultipartUploads
-from shared.oss.post_policy import MAX_POST_SIZE
 from shared.presign import upload_fields as checked
 from shared.presign.post_request import PostRequest
 from shared.presign.request import checked_bucket
 from shared.presign.upload_keys import UploadKeys
+from shared.presign.upload_routes import UPLOAD_ROUTES
 
-UPLOAD_ROUTES = {
-    "/s3/params": ("GET",),
-    "/s3/multipart": ("POST",),
-    "/s3/multipart/{uploadId}": ("GET", "DELETE"),
-    "/s3/multipart/{uploadId}/batch": ("GET",),
-    "/s3/multipart/{uploadId}/complete": ("POST",),
-    "/s3/multipart/{uploadId}/{partNumber}": ("GET",),
-}
 FORM_STATUS = 201  # OSS then answers the form with XML naming the object's Location, which Uppy reads
 FormIssuer = Callable[[HttpRequest, Principal, PostRequest, frozenset[str]], tuple[dict[str, object], int]]
 

@@ -31,7 +31,8 @@ from shared.credentials.value import Credentials
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.verify import MAX_SKEW
 from shared.oss.canonical import ALGORITHM
-from shared.oss.post_policy import MAX_POST_SIZE, policy_signature
+from shared.oss.limits import MAX_POST_SIZE
+from shared.oss.post_policy import policy_signature
 from shared.oss.signer import MAX_EXPIRES
 
 UNCONDITIONED = frozenset({"policy", "x-oss-signature", "file"})  # fields no condition needs to name

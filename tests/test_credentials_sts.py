@@ -209,9 +209,10 @@ def test_sts_endpoint(environ: dict[str, str], endpoint: str) -> None:
     assert sts_endpoint(environ) == endpoint
 
 
-def test_bad_sts_endpoint_is_a_config_error() -> None:
+@pytest.mark.parametrize("value", ["https://sts.aliyuncs.com/?x=1", "https://[::1", "http://[not-an-ip]", "[::1"])
+def test_bad_sts_endpoint_is_a_config_error(value: str) -> None:
     with pytest.raises(ConfigError, match="ALIBABA_CLOUD_STS_ENDPOINT must look like scheme://host"):
-        sts_endpoint({"ALIBABA_CLOUD_STS_ENDPOINT": "https://sts.aliyuncs.com/?x=1"})
+        sts_endpoint({"ALIBABA_CLOUD_STS_ENDPOINT": value})
 
 
 @pytest.mark.parametrize(

@@ -75,8 +75,11 @@ def base_url(variable: str, value: str, *, default_scheme: str) -> str:
     text = value.strip()
     if "://" not in text:
         text = f"{default_scheme}://{text}"
-    parts = urlsplit(text)
-    well_formed = parts.scheme in ("http", "https") and parts.hostname and "@" not in parts.netloc
+    try:
+        parts = urlsplit(text)
+        well_formed = parts.scheme in ("http", "https") and parts.hostname and "@" not in parts.netloc
+    except ValueError:  # an unclosed or invalid [IPv6] host: the instance must still start and say why
+        well_formed = False
     if not (well_formed and _port_ok(parts.netloc) and parts.path in ("", "/")
             and not parts.query and not parts.fragment):
         raise ConfigError(variable, f"{variable} must look like scheme://host[:port], got {value!r}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.small_bodies import malformed, parse_xml
 
 MAX_RULES = 10
 METHODS = ("GET", "PUT", "DELETE", "POST", "HEAD")
@@ -64,14 +65,7 @@ class CorsConfiguration:
 
 def parse_cors_xml(body: bytes) -> CorsConfiguration:
     """Read a PutBucketCors body; MalformedXML or InvalidArgument naming what is wrong."""
-    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise _malformed("a document type or entity declaration is not accepted")
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise _malformed("the body is not XML") from None
-    if root.tag != "CORSConfiguration":
-        raise _malformed(f"the root element must be CORSConfiguration, got {root.tag[:40]}")
+    root = parse_xml(body, "CORSConfiguration")
     rules, vary = [], False
     for child in root:
         if child.tag == "CORSRule":
@@ -79,10 +73,10 @@ def parse_cors_xml(body: bytes) -> CorsConfiguration:
         elif child.tag == "ResponseVary":
             text = (child.text or "").strip()
             if text not in ("true", "false"):
-                raise _malformed("ResponseVary must be true or false")
+                raise malformed("ResponseVary must be true or false")
             vary = text == "true"
         else:
-            raise _malformed(f"unknown element {child.tag[:40]}")
+            raise malformed(f"unknown element {child.tag[:40]}")
     if not 1 <= len(rules) <= MAX_RULES:
         raise OssError("InvalidArgument", f"A bucket takes 1..{MAX_RULES} CORS rules, got {len(rules)}.")
     return CorsConfiguration(tuple(rules), vary)
@@ -148,14 +142,14 @@ def _rule(element: ElementTree.Element) -> CorsRule:
     values: dict[str, list[str]] = {tag: [] for tag in _RULE_ELEMENTS}
     for child in element:
         if child.tag not in values:
-            raise _malformed(f"unknown element {child.tag[:40]} in CORSRule")
+            raise malformed(f"unknown element {child.tag[:40]} in CORSRule")
         text = (child.text or "").strip()
         if not text or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-            raise _malformed(f"{child.tag} must be non-empty text without control characters")
+            raise malformed(f"{child.tag} must be non-empty text without control characters")
         values[child.tag].append(text)
     origins, methods = values["AllowedOrigin"], values["AllowedMethod"]
     if not origins or not methods:
-        raise _malformed("each CORSRule needs an AllowedOrigin and an AllowedMethod")
+        raise malformed("each CORSRule needs an AllowedOrigin and an AllowedMethod")
     for text in origins + values["AllowedHeader"]:
         if text.count("*") > 1:
             raise OssError("InvalidArgument", f"{text[:60]!r} has more than one '*': one wildcard is allowed.")
@@ -177,6 +171,3 @@ def _max_age(texts: list[str]) -> int | None:
     return int(texts[0])
 
 
-def _malformed(problem: str) -> OssError:
-    return OssError("MalformedXML", f"The XML you provided was not well-formed or did not validate against our "
-                                    f"published schema: {problem}.")

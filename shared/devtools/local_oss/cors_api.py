@@ -15,9 +15,6 @@ requests without an Origin never read the rules, so they get no Vary).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from shared.devtools.local_oss.addressing import ObjectRequest
 from shared.devtools.local_oss.cors import (
     CorsConfiguration,
@@ -29,9 +26,9 @@ from shared.devtools.local_oss.cors import (
 )
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.exchange import Incoming, Reply
+from shared.devtools.local_oss.small_bodies import read_small_body
 from shared.devtools.local_oss.store import ObjectStore
 from shared.devtools.local_oss.verify import HEADER, Authorization
-from shared.oss.canonical import UNSIGNED_PAYLOAD
 
 SETTING = "cors"
 MAX_BODY = 64 << 10  # bytes of a PutBucketCors body
@@ -107,17 +104,4 @@ def _read_body(incoming: Incoming) -> bytes:
     """The PutBucketCors body, at most MAX_BODY bytes, checked against the digests the request declares."""
     if incoming.content_length is None and not incoming.chunked:
         raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
-    if incoming.content_length is not None and incoming.content_length > MAX_BODY:
-        raise OssError("InvalidArgument", f"A CORS configuration is at most {MAX_BODY} bytes.")
-    body = b""
-    while len(body) <= MAX_BODY and (chunk := incoming.body.read(MAX_BODY + 1 - len(body))):
-        body += chunk
-    if len(body) > MAX_BODY:
-        raise OssError("InvalidArgument", f"A CORS configuration is at most {MAX_BODY} bytes.")
-    declared = incoming.headers.get("x-oss-content-sha256", UNSIGNED_PAYLOAD)
-    if declared != UNSIGNED_PAYLOAD and declared != hashlib.sha256(body).hexdigest():
-        raise OssError("InvalidDigest", "The x-oss-content-sha256 you specified is not the SHA-256 of the body.")
-    md5 = incoming.headers.get("content-md5")
-    if md5 is not None and md5 != base64.b64encode(hashlib.md5(body).digest()).decode():
-        raise OssError("InvalidDigest", "The Content-MD5 you specified is not the MD5 of the body.")
-    return body
+    return read_small_body(incoming, MAX_BODY, "A CORS configuration")

@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from urllib.parse import quote
@@ -35,6 +33,7 @@ from shared.devtools.local_oss.multipart_xml import (
     list_uploads_result,
     parse_complete,
 )
+from shared.devtools.local_oss.small_bodies import read_small_body
 from shared.devtools.local_oss.store import Body, ObjectStore
 from shared.devtools.local_oss.verify import HEADER, Authorization
 from shared.oss.canonical import UNSIGNED_PAYLOAD
@@ -176,24 +175,6 @@ def listing_limit(request: ObjectRequest, name: str) -> int:
         raise OssError("InvalidArgument", f"{name} must be a whole number from 1 to {MAX_LISTED}.",
                        ArgumentName=name, ArgumentValue=text[:40])
     return min(int(text[:9]), MAX_LISTED)
-
-
-def read_small_body(incoming: Incoming, limit: int, what: str) -> bytes:
-    """A request body of at most ``limit`` bytes, checked against the digests the request declares."""
-    if incoming.content_length is not None and incoming.content_length > limit:
-        raise OssError("InvalidArgument", f"{what} is at most {limit} bytes.")
-    body = b""
-    while len(body) <= limit and (chunk := incoming.body.read(limit + 1 - len(body))):
-        body += chunk
-    if len(body) > limit:
-        raise OssError("InvalidArgument", f"{what} is at most {limit} bytes.")
-    declared = incoming.headers.get("x-oss-content-sha256", UNSIGNED_PAYLOAD)
-    if declared != UNSIGNED_PAYLOAD and declared != hashlib.sha256(body).hexdigest():
-        raise OssError("InvalidDigest", "The x-oss-content-sha256 you specified is not the SHA-256 of the body.")
-    md5 = incoming.headers.get("content-md5")
-    if md5 is not None and md5 != base64.b64encode(hashlib.md5(body).digest()).decode():
-        raise OssError("InvalidDigest", "The Content-MD5 you specified is not the MD5 of the body.")
-    return body
 
 
 class _Limited:

@@ -19,28 +19,21 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from shared.devtools.local_oss.errors import OssError, _text
+from shared.devtools.local_oss.errors import _text
 from shared.devtools.local_oss.multipart_parts import MAX_PART_NUMBER, Part, Upload, UploadPage
+from shared.devtools.local_oss.small_bodies import malformed, parse_xml
 
 MAX_COMPLETE_BODY = 2 << 20  # bytes of a CompleteMultipartUpload body: 10,000 parts, loosely written
-_MALFORMED = "The XML you provided was not well-formed or did not validate against our published schema."
 
 
 def parse_complete(body: bytes) -> list[tuple[int, str]]:
     """The (part number, ETag) pairs a CompleteMultipartUpload body lists, in its order; MalformedXML else."""
-    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise _malformed("a document type or entity declaration is not accepted")
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise _malformed("the body is not XML") from None
-    if root.tag != "CompleteMultipartUpload":
-        raise _malformed(f"the root element must be CompleteMultipartUpload, got {root.tag[:40]}")
+    root = parse_xml(body, "CompleteMultipartUpload")
     listed = [_listed_part(child) for child in root]
     if not listed:
-        raise _malformed("at least one Part is needed")
+        raise malformed("at least one Part is needed")
     if len(listed) > MAX_PART_NUMBER:
-        raise _malformed(f"at most {MAX_PART_NUMBER} parts")
+        raise malformed(f"at most {MAX_PART_NUMBER} parts")
     return listed
 
 
@@ -87,13 +80,13 @@ def iso_time(moment: datetime) -> str:
 
 def _listed_part(node: ElementTree.Element) -> tuple[int, str]:
     if node.tag != "Part":
-        raise _malformed(f"unknown element {node.tag[:40]}")
+        raise malformed(f"unknown element {node.tag[:40]}")
     number, etag = node.findtext("PartNumber"), node.findtext("ETag")
     if number is None or etag is None:
-        raise _malformed("each Part needs a PartNumber and an ETag")
+        raise malformed("each Part needs a PartNumber and an ETag")
     number = number.strip()
     if not (number.isascii() and number.isdigit() and len(number) <= 5):
-        raise _malformed(f"PartNumber must be a whole number, got {number[:20]!r}")
+        raise malformed(f"PartNumber must be a whole number, got {number[:20]!r}")
     return int(number), etag.strip()
 
 
@@ -120,5 +113,3 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _malformed(problem: str) -> OssError:
-    return OssError("MalformedXML", f"{_MALFORMED} ({problem})")

@@ -6,6 +6,7 @@
     old_layout.py  the layout before the index (one file per key), read once to import it
     service.py     GET (Range), HEAD, PUT, DELETE over the store, after verify (no sockets); the stored-object hook
     exchange.py    Incoming and Reply, what the server and the service pass each other
+    small_bodies.py  bodies read whole (bounded, digests checked) and their XML (no document types)
     cors.py        a bucket's CORS rules: the OSS XML, at most 10 rules, first match wins (pure)
     cors_api.py    ?cors (Put/Get/DeleteBucketCors), the OPTIONS preflight, the headers of actual requests
     form_data.py   multipart/form-data: fields before the file in memory (bounded), the file streamed

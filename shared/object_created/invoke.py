@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Protocol, cast
 from shared.credentials.invocation import invocation, request_id_of
 from shared.errors import InvalidArgument, NotFound, PresignError, Unauthenticated
 from shared.http.limits import declared_length, is_streamed, read_bounded
-from shared.http.messages import ERROR_HEADERS, HttpResponse, error_body, error_response, json_response
+from shared.http.messages import (
+    ERROR_HEADERS,
+    HttpResponse,
+    client_request_id,
+    error_body,
+    error_response,
+    json_response,
+)
 from shared.object_created.invoke_access import InvokeAccess
 from shared.object_created.wiring import EventHandler
 
@@ -30,7 +37,6 @@ if TYPE_CHECKING:
 
 INVOKE_PATH = "/invoke"
 INITIALIZE_PATH = "/initialize"
-MAX_CLIENT_REQUEST_ID = 128
 
 
 class RequestHeaders(Protocol):
@@ -85,7 +91,7 @@ def invoke_response(handler: EventHandler, access: InvokeAccess, *, method: str,
             request_id = headers["x-fc-request-id"]
         body = read_body()
     except PresignError as error:
-        handler.audit.write("invoke_refused", request_id=request_id, client_request_id=_client_request_id(headers),
+        handler.audit.write("invoke_refused", request_id=request_id, client_request_id=client_request_id(headers),
                             status=error.status, code=error.code, reason=error.message)
         extra = {"WWW-Authenticate": 'Bearer realm="invoke"'} if isinstance(error, Unauthenticated) else {}
         return _failure(error, request_id, extra)
@@ -115,10 +121,3 @@ def _failure(error: PresignError, request_id: str, headers: Mapping[str, str] | 
         payload["summary"] = error.summary
     return json_response(error.status, payload, {"x-fc-status": "404", **ERROR_HEADERS, **(headers or {})})
 
-
-def _client_request_id(headers: Mapping[str, str]) -> str | None:
-    """The caller's x-fc-request-id, for the log only: when it is 1..128 printable ASCII characters."""
-    given = headers.get("x-fc-request-id")
-    if not given:
-        return None
-    return given if len(given) <= MAX_CLIENT_REQUEST_ID and all(" " <= c <= "~" for c in given) else "<invalid>"

@@ -116,6 +116,10 @@ def test_batch_limits(api: Harness) -> None:
     assert response.status == 413 and result["error"]["code"] == "PayloadTooLarge"
     response, _ = api.call("POST", "/presign/batch", body={"items": {}}, headers=ALICE)
     assert response.status == 400
+    # A field beside items would look as if it applied to every item: it is refused, not ignored.
+    response, result = api.call("POST", "/presign/batch", body={"items": [{"key": "reports/a"}], "expires": 60},
+                                headers=ALICE)
+    assert response.status == 400 and "unknown field 'expires'" in result["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,9 @@ def refused(audit: AuditLog, call: Call, error: PresignError, *, item: int | Non
 def batch(call: Call, audit: AuditLog, body: Mapping[str, object],
           item: Callable[[Mapping[str, object]], dict[str, object]], *, noun: str) -> HttpResponse:
     """Answer ``{"items": [...]}`` (at most MAX_BATCH) with one result or error per item, in order."""
+    unknown = sorted(name for name in body if name != "items")
+    if unknown:  # e.g. an "expires" meant for every item: refused rather than silently not applied
+        raise InvalidArgument(unknown[0], f"unknown field {unknown[0]!r}; a batch takes only items")
     items = body.get("items")
     if not isinstance(items, list):
         raise InvalidArgument("items", f"items must be a list of {noun}")

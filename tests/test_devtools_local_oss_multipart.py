@@ -30,6 +30,7 @@ from shared.clock import utc_now
 from shared.devtools.local_oss import LocalOss
 from shared.devtools.local_oss.cors import parse_cors_xml
 from shared.devtools.local_oss.cors_api import put_configuration
+from shared.devtools.local_oss.multipart_files import DATA
 from shared.devtools.local_oss.multipart_parts import MIN_PART_SIZE
 from shared.devtools.local_oss.store import INDEX
 from shared.oss.signer import presign, sign_request
@@ -166,7 +167,13 @@ def test_a_part_uploaded_twice_keeps_the_last(bucket: Bucket) -> None:
     again = _upload_part(bucket, "k", upload_id, 1, b"replaced")
     listed = _xml(_request(bucket, "GET", "k", {"uploadId": upload_id})).findall("Part")
     assert [(p.findtext("ETag"), p.findtext("Size")) for p in listed] == [(_quoted_md5(b"replaced"), "8")]
-    assert len(list((bucket.root / BUCKET / "%uploads" / upload_id).iterdir())) == 1  # the first file is gone
+    # the first part's slot of the data file is no part's now; a part sent again goes to its own file
+    (_, content, start), = bucket_parts(bucket, upload_id, 1)
+    assert start is None and {p.name for p in (bucket.root / BUCKET / "%uploads" / upload_id).iterdir()} == {
+        DATA, content}
+    again = _upload_part(bucket, "k", upload_id, 1, b"replaced")
+    (_, third, _), = bucket_parts(bucket, upload_id, 1)
+    assert {p.name for p in (bucket.root / BUCKET / "%uploads" / upload_id).iterdir()} == {DATA, third}  # gone
     assert _complete(bucket, "k", upload_id, [(1, again.headers["ETag"].strip('"'))]).status_code == 200  # unquoted too
     assert _get(bucket, "k").content == b"replaced"
 
@@ -379,7 +386,7 @@ def test_cors_rules_apply_and_expose_the_part_etag(bucket: Bucket) -> None:
 def test_a_version_2_index_gains_the_multipart_tables_and_keeps_its_objects(bucket: Bucket) -> None:
     assert _request(bucket, "PUT", "kept", {}, data=b"old bytes").status_code == 200
     with closing(sqlite3.connect(bucket.root / BUCKET / INDEX)) as db:
-        db.executescript("DROP TABLE uploads; DROP TABLE parts; PRAGMA user_version = 2")
+        db.executescript("DROP TABLE uploads; DROP TABLE parts; DROP TABLE slots; PRAGMA user_version = 2")
     upload_id = _initiate(bucket, "k")
     assert _upload_part(bucket, "k", upload_id, 1, b"x").status_code == 200
     assert _get(bucket, "kept").content == b"old bytes"
@@ -513,16 +520,18 @@ def test_a_complete_that_fails_midway_keeps_the_old_object_and_leaves_nothing(bu
     upload_id = _initiate(bucket, "k")
     listed = _upload_all(bucket, "k", upload_id, [_body(PART, 12), _body(PART, 13), b"end"])
     folder = bucket.root / BUCKET / "%uploads" / upload_id
-    (_, content), = bucket_parts(bucket, upload_id, 2)
-    (folder / content).unlink()  # as when a part is replaced or the upload aborted once complete read the index
+    (_, content, start), = bucket_parts(bucket, upload_id, 2)
+    # as when a part is replaced or the upload aborted once complete read the index (a sized part is a region
+    # of the upload's data file, a chunked one its own file)
+    (folder / (DATA if start is not None else content)).unlink()
     answer = _complete(bucket, "k", upload_id, listed)
     assert answer.status_code == 400 and error_of(answer)["Code"] == "InvalidPart"
     assert _get(bucket, "k").content == b"the old object"
     assert list((bucket.root / BUCKET / "%tmp").iterdir()) == []
 
 
-def bucket_parts(bucket: Bucket, upload_id: str, number: int) -> list[tuple[int, str]]:
-    """The index's (part number, content file) rows for one part."""
+def bucket_parts(bucket: Bucket, upload_id: str, number: int) -> list[tuple[int, str, int | None]]:
+    """The index's (part number, content file, start in the data file or None) rows for one part."""
     with closing(sqlite3.connect(bucket.root / BUCKET / INDEX)) as db:
-        return db.execute("SELECT number, content FROM parts WHERE upload_id = ? AND number = ?",
+        return db.execute("SELECT number, content, start FROM parts WHERE upload_id = ? AND number = ?",
                           (upload_id, number)).fetchall()

@@ -301,10 +301,10 @@ def test_missing_bucket_and_missing_key(store: ObjectStore) -> None:
 def test_the_index_is_versioned(store: ObjectStore) -> None:
     index = store.root / BUCKET / INDEX
     with closing(sqlite3.connect(index)) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("PRAGMA user_version").fetchone() == (4,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         db.execute("PRAGMA user_version = 9")
-    with pytest.raises(RuntimeError, match="is version 9; this local bucket knows 3"):
+    with pytest.raises(RuntimeError, match="is version 9; this local bucket knows 4"):
         store.head(BUCKET, "k")
 
 
@@ -312,7 +312,8 @@ def test_a_version_1_index_gains_settings_and_keeps_its_objects(store: ObjectSto
     _put(store, "kept", b"old bytes")
     index = store.root / BUCKET / INDEX
     with closing(sqlite3.connect(index)) as db:
-        db.executescript("DROP TABLE settings; DROP TABLE uploads; DROP TABLE parts")  # what version 1 had not
+        # what version 1 had not
+        db.executescript("DROP TABLE settings; DROP TABLE uploads; DROP TABLE parts; DROP TABLE slots")
         db.execute("PRAGMA user_version = 1")
     assert store.setting(BUCKET, "cors") is None
     store.put_setting(BUCKET, "cors", '{"rules": []}')

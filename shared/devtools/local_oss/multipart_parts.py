@@ -30,13 +30,14 @@ class Upload:
 
 @dataclass(frozen=True)
 class Part:
-    """One uploaded part: its number, size, ETag (quoted upper-case hex MD5) and when it was uploaded."""
+    """One uploaded part: its number, size, ETag (quoted upper-case hex MD5), when it was uploaded, where it is."""
 
     number: int
     size: int
     etag: str
     last_modified: datetime
     content: str = ""
+    start: int | None = None  # where it lies in its upload's data file; None: it is its own file
 
 
 @dataclass(frozen=True)

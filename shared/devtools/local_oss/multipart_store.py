@@ -1,14 +1,22 @@
-"""Multipart uploads in the local bucket's store: uploads and parts in the bucket's index, parts as files.
+"""Multipart uploads in the local bucket's store: uploads and parts in the bucket's index, parts in files.
 
-    <root>/<bucket>/%uploads/<upload id>/<content>   one part's bytes; <content> is 32 random hex digits
+    <root>/<bucket>/%uploads/<upload id>/data        the parts of a known length, each in a region of its own
+    <root>/<bucket>/%uploads/<upload id>/<content>   one chunked part's bytes; <content> is 32 random hex digits
 
-A part streams into ``%tmp/`` (memory flat at any size), then, in one IMMEDIATE transaction that finds the
-upload still there, is renamed into its upload's folder and indexed; the file it replaced (a part uploaded
-twice keeps the last) is removed after the commit. Concurrent part uploads, aborts and completes are
-serialised by those transactions, across threads and processes; uploads live in the index, so they outlast
-a restart. Completing checks the listed parts (order, ETags, sizes), streams their files into ``%tmp/``,
-then makes that file the object in the transaction that removes the upload, if no listed part changed
-meanwhile: the object appears whole or not at all, and the parts go with the upload.
+A part of a known length is given the next region of its upload's data file (``uploads.reserved`` grows by
+its length, in one IMMEDIATE transaction) and streams into it with ``os.pwrite``: concurrent parts never
+write the same bytes, and no file is made per part. A chunked part streams into ``%tmp/`` and is renamed
+into the upload's folder. Either way it is indexed, in one IMMEDIATE transaction that finds the upload
+still there; a part uploaded twice keeps the last (a replaced part's file is removed after the commit, its
+region left unused). Concurrent part uploads, aborts and completes are serialised by those transactions,
+across threads and processes; uploads live in the index, so they outlast a restart.
+
+Completing checks the listed parts (order, ETags, sizes). When they are the data file's regions in order,
+from its start, and nothing else was ever given out of it (the usual upload: parts of one size sent once
+each, a region asked for in part order), the data file already holds the object's bytes and is renamed
+into the object; otherwise the parts are copied, in the kernel where it can, into a file in ``%tmp/``. The
+object is committed in the transaction that removes the upload, if no listed part changed meanwhile: it
+appears whole or not at all, and the parts go with the upload.
 """
 
 from __future__ import annotations
@@ -24,9 +32,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
 
 from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.multipart_files import DATA, PartSlot, append_part
 from shared.devtools.local_oss.multipart_parts import (
     MAX_LISTED,
     Part,
@@ -51,7 +59,12 @@ from shared.errors import InvalidArgument
 from shared.oss.object_keys import check_object_name
 
 _UPLOAD_ID = re.compile(r"[0-9A-F]{32}")
-_COPY_BUFFER = 1 << 20
+SLOT_LIMIT = 1 << 40  # bytes: a part whose slot would end past this is written to its own file
+_PART_FIELDS = "number, size, etag, modified, content, start"
+
+
+class _NotInPlace(Exception):
+    """Raised in a complete's transaction when the data file is no longer exactly the object: copy instead."""
 
 
 class MultipartStore:
@@ -90,6 +103,17 @@ class MultipartStore:
                  now: datetime, content_md5: str | None = None, content_sha256: str | None = None) -> Part:
         """Stream ``length`` bytes (or to the body's end) as part ``number``, replacing any earlier one."""
         folder = self.store.bucket_folder(bucket)
+        start = self._take_slot(folder, key, upload_id, number, length) if length else None  # NoSuchUpload first
+        if start is not None:
+            try:
+                with PartSlot(folder / UPLOADS / upload_id / DATA, start, upload_id) as out:
+                    etag, size = copy_body(body, length, out, content_md5, content_sha256)
+                return self._index_part(folder, key, upload_id, Part(number, size, etag, _milliseconds(now),
+                                                                     secrets.token_hex(16), start), None)
+            except BaseException:
+                with _transaction(folder) as db:  # the slot's bytes are no part's: a retry may use it
+                    db.execute("DELETE FROM slots WHERE upload_id = ? AND number = ?", (upload_id, number))
+                raise
         self.upload(bucket, key, upload_id)  # refuse before reading the body
         (folder / TMP).mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder / TMP)
@@ -108,8 +132,8 @@ class MultipartStore:
         with closing(_connect(self.store.bucket_folder(bucket))) as db, db:
             db.execute("BEGIN")
             _find_upload(db, key, upload_id)
-            rows = db.execute("SELECT number, size, etag, modified, content FROM parts WHERE upload_id = ? AND "
-                              "number > ? ORDER BY number LIMIT ?", (upload_id, marker, limit + 1)).fetchall()
+            rows = db.execute(f"SELECT {_PART_FIELDS} FROM parts WHERE upload_id = ? AND number > ? ORDER BY number "
+                              "LIMIT ?", (upload_id, marker, limit + 1)).fetchall()
         return [_part(row) for row in rows[:limit]], len(rows) > limit
 
     def list_uploads(self, bucket: str, *, prefix: str = "", delimiter: str = "", key_marker: str = "",
@@ -137,23 +161,50 @@ class MultipartStore:
             db.execute("BEGIN")
             upload = _find_upload(db, key, upload_id)
             parts = {row[0]: _part(row) for row in db.execute(
-                "SELECT number, size, etag, modified, content FROM parts WHERE upload_id = ?", (upload_id,))}
+                f"SELECT {_PART_FIELDS} FROM parts WHERE upload_id = ?", (upload_id,))}
+            stride, slots = _stride(db, upload_id), _slots(db, upload_id)
         chosen = chosen_parts(parts, listed)
+        stored = StoredObject(key, sum(part.size for part in chosen), multipart_etag([p.etag for p in chosen]),
+                              upload.content_type, now.replace(microsecond=0).astimezone(timezone.utc),
+                              upload.user_meta)
+        try:
+            if not (stored.size and _in_place(chosen, stride, slots)):
+                raise _NotInPlace
+            self._complete_in_place(bucket, folder / UPLOADS / upload_id, stored, chosen)
+        except _NotInPlace:
+            self._complete_by_copy(bucket, folder, upload_id, stored, chosen)
+        shutil.rmtree(folder / UPLOADS / upload_id, ignore_errors=True)
+        return stored
+
+    def _complete_in_place(self, bucket: str, uploads: Path, stored: StoredObject, chosen: Sequence[Part]) -> None:
+        """Rename the data file into the object, if it still holds exactly the listed parts, in order."""
+        data = uploads / DATA
+
+        def check(db: sqlite3.Connection) -> None:
+            if _slots(db, uploads.name) != {part.number for part in chosen}:
+                raise _NotInPlace  # a slot was given out meanwhile: copy (and check) instead
+            try:  # bytes past the listed parts' slots are no part's (no writer holds a slot there)
+                os.truncate(data, stored.size)
+            except FileNotFoundError:
+                raise _NotInPlace from None  # gone with an abort: the copy says which part is missing
+            _remove_upload(db, stored.key, uploads.name, chosen)
+
+        self.store.commit_file(bucket, stored, str(data), check, move_last=True)
+
+    def _complete_by_copy(self, bucket: str, folder: Path, upload_id: str, stored: StoredObject,
+                          chosen: Sequence[Part]) -> None:
+        """Copy the listed parts, in order, into a new file and make it the object."""
         (folder / TMP).mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder / TMP)
         try:
             with os.fdopen(handle, "wb") as out:
                 for part in chosen:
-                    _append(folder / UPLOADS / upload_id, part, out)
-            stored = StoredObject(key, sum(part.size for part in chosen), multipart_etag([p.etag for p in chosen]),
-                                  upload.content_type, now.replace(microsecond=0).astimezone(timezone.utc),
-                                  upload.user_meta)
-            self.store.commit_file(bucket, stored, temporary, lambda db: _remove_upload(db, key, upload_id, chosen))
+                    append_part(folder / UPLOADS / upload_id, part, out)
+            self.store.commit_file(bucket, stored, temporary,
+                                   lambda db: _remove_upload(db, stored.key, upload_id, chosen))
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        shutil.rmtree(folder / UPLOADS / upload_id, ignore_errors=True)
-        return stored
 
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
         """Remove an upload and its parts; NoSuchUpload when there is none."""
@@ -162,22 +213,37 @@ class MultipartStore:
             _remove_upload(db, key, upload_id, ())
         shutil.rmtree(folder / UPLOADS / upload_id, ignore_errors=True)
 
-    def _index_part(self, folder: Path, key: str, upload_id: str, part: Part, temporary: str) -> Part:
-        """Move a finished part into its upload's folder and index it, if the upload is still there."""
+    def _take_slot(self, folder: Path, key: str, upload_id: str, number: int, length: int) -> int | None:
+        """Give part ``number`` its slot of the data file (the upload's stride is its first part's length):
+        where it starts; None when the slot is taken, or the part too long for it (it goes to its own file)."""
+        with _transaction(folder) as db:
+            _find_upload(db, key, upload_id)
+            stride = _stride(db, upload_id) or length
+            start = (number - 1) * stride
+            if length > stride or start + length > SLOT_LIMIT or number in _slots(db, upload_id):
+                return None
+            db.execute("UPDATE uploads SET stride = ? WHERE upload_id = ?", (stride, upload_id))
+            db.execute("INSERT INTO slots (upload_id, number) VALUES (?, ?)", (upload_id, number))
+        return start
+
+    def _index_part(self, folder: Path, key: str, upload_id: str, part: Part, temporary: str | None) -> Part:
+        """Index a finished part (moving its own file into its upload's folder), if the upload is still there."""
         target = folder / UPLOADS / upload_id / part.content
         with _transaction(folder) as db:
             _find_upload(db, key, upload_id)
-            os.replace(temporary, target)
+            if temporary is not None:
+                os.replace(temporary, target)
             try:
-                old = db.execute("SELECT content FROM parts WHERE upload_id = ? AND number = ?",
+                old = db.execute("SELECT content, start FROM parts WHERE upload_id = ? AND number = ?",
                                  (upload_id, part.number)).fetchone()
-                db.execute("INSERT OR REPLACE INTO parts (upload_id, number, content, size, etag, modified) VALUES "
-                           "(?, ?, ?, ?, ?, ?)", (upload_id, part.number, part.content, part.size, part.etag,
-                                                  _unix_ms(part.last_modified)))
+                db.execute("INSERT OR REPLACE INTO parts (upload_id, number, content, size, etag, modified, start) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)", (upload_id, part.number, part.content, part.size,
+                                                            part.etag, _unix_ms(part.last_modified), part.start))
             except BaseException:
-                target.unlink(missing_ok=True)
+                if temporary is not None:
+                    target.unlink(missing_ok=True)
                 raise
-        if old is not None:
+        if old is not None and old[1] is None:
             (target.parent / old[0]).unlink(missing_ok=True)
         return part
 
@@ -210,25 +276,25 @@ def _remove_upload(db: sqlite3.Connection, key: str, upload_id: str, chosen: Seq
         raise OssError("InvalidPart", "A listed part was uploaded again while the upload was being completed.",
                        PartNumber=str(changed[0]))
     db.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+    db.execute("DELETE FROM slots WHERE upload_id = ?", (upload_id,))
     db.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
 
 
-def _append(folder: Path, part: Part, out: BinaryIO) -> None:
-    """Copy one part's file onto the end of ``out``, in bounded chunks."""
-    try:
-        source = open(folder / part.content, "rb")
-    except FileNotFoundError:  # replaced or aborted since the parts were read: the final check names which
-        raise OssError("InvalidPart", "A listed part was uploaded again or the upload was aborted while it was "
-                                      "being completed.", PartNumber=str(part.number)) from None
-    with source:
-        out.flush()
-        remaining = os.fstat(source.fileno()).st_size
-        try:  # in the kernel where it can (no copy through Python: a 256 MiB complete takes a tenth of the time)
-            while remaining > 0 and (copied := os.copy_file_range(source.fileno(), out.fileno(), remaining)):
-                remaining -= copied
-        except (AttributeError, OSError):
-            pass  # no copy_file_range here (or not between these files): the rest goes through Python
-        shutil.copyfileobj(source, out, _COPY_BUFFER)
+def _in_place(chosen: Sequence[Part], stride: int | None, slots: set[int]) -> bool:
+    """Whether the data file holds the object: the listed parts are parts 1..n, each in its slot, every one but
+    the last filling it, and no other slot was given out."""
+    return bool(stride) and slots == set(range(1, len(chosen) + 1)) and all(
+        part.number == number and part.start == (number - 1) * (stride or 0) and
+        (part.size == stride or number == len(chosen)) for number, part in enumerate(chosen, start=1))
+
+
+def _stride(db: sqlite3.Connection, upload_id: str) -> int | None:
+    row = db.execute("SELECT stride FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def _slots(db: sqlite3.Connection, upload_id: str) -> set[int]:
+    return {row[0] for row in db.execute("SELECT number FROM slots WHERE upload_id = ?", (upload_id,))}
 
 
 def _upload(row: tuple[str, bytes, str, int, str]) -> Upload:
@@ -236,9 +302,9 @@ def _upload(row: tuple[str, bytes, str, int, str]) -> Upload:
     return Upload(upload_id, key.decode("utf-8"), content_type, _from_unix_ms(initiated), json.loads(user_meta))
 
 
-def _part(row: tuple[int, int, str, int, str]) -> Part:
-    number, size, etag, modified, content = row
-    return Part(number, size, etag, _from_unix_ms(modified), content)
+def _part(row: tuple[int, int, str, int, str, int | None]) -> Part:
+    number, size, etag, modified, content, start = row
+    return Part(number, size, etag, _from_unix_ms(modified), content, start)
 
 
 def _milliseconds(moment: datetime) -> datetime:

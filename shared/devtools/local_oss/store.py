@@ -15,7 +15,8 @@ the old bytes.
 
 The index is versioned (``PRAGMA user_version``): ``_MIGRATIONS`` holds one step per version, each
 committed with its version number, so later versions add tables beside ``objects``: version 2 adds
-``settings`` (name -> text: the CORS rules), version 3 ``uploads`` and ``parts`` (multipart). Version 1
+``settings`` (name -> text: the CORS rules), version 3 ``uploads`` and ``parts`` (multipart), version 4
+where a part lies in its upload's data file (``multipart_store``). Version 1
 imports a folder of the old layout (one file per key, see ``old_layout``) once: its files are moved into
 ``%objects/`` (hard-linked, then the old names and ``%meta/`` removed after the commit). No old name
 starts with ``%`` and a letter past F, hence the names above.
@@ -84,6 +85,12 @@ class Body(Protocol):
     """A request body: reads at most ``size`` bytes, b"" at its end."""
 
     def read(self, size: int, /) -> bytes: ...
+
+
+class Sink(Protocol):
+    """Where a body is copied to: a file, or a region of one."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -212,30 +219,39 @@ class ObjectStore:
         return folder
 
     def commit_file(self, bucket: str, stored: StoredObject, temporary: str,
-                    within: Callable[[sqlite3.Connection], None]) -> None:
+                    within: Callable[[sqlite3.Connection], None], *, move_last: bool = False) -> None:
         """Make a finished file the object ``stored`` describes, as a PUT does; ``within(db)`` runs in the same
-        transaction first (a raise there refuses the commit: the file is removed)."""
-        self._commit(self._bucket(bucket), stored, temporary, within)
+        transaction first (a raise there refuses the commit: the file is removed, or with ``move_last``, moved
+        only once ``within`` passed, left where it was)."""
+        self._commit(self._bucket(bucket), stored, temporary, within, move_last=move_last)
 
     def _commit(self, folder: Path, stored: StoredObject, temporary: str,
-                within: Callable[[sqlite3.Connection], None] | None = None) -> None:
+                within: Callable[[sqlite3.Connection], None] | None = None, *, move_last: bool = False) -> None:
         """Give a finished upload a new id, point its key at it, then remove the file it replaced."""
         content = secrets.token_hex(16)
         path = _content_file(folder, content)
         with closing(_connect(folder)) as db:
             path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temporary, path)
+            if not move_last:
+                os.replace(temporary, path)
             with self._lock:
+                moved = not move_last
                 try:
                     with db:
                         db.execute("BEGIN IMMEDIATE")
                         if within is not None:
                             within(db)
+                        if not moved:
+                            os.replace(temporary, path)
+                            moved = True
                         old = db.execute("SELECT content FROM objects WHERE key = ?",
                                          (_key_bytes(stored.key),)).fetchone()
                         _insert(db, stored, content)
                 except BaseException:
-                    path.unlink(missing_ok=True)
+                    if move_last and moved:
+                        os.replace(path, temporary)  # back where it was: the caller still owns it
+                    elif not move_last:
+                        path.unlink(missing_ok=True)
                     raise
                 if old is not None:
                     _content_file(folder, old[0]).unlink(missing_ok=True)
@@ -292,8 +308,17 @@ def _version_3(db: sqlite3.Connection, folder: Path) -> Callable[[], None]:
     return lambda: None
 
 
+def _version_4(db: sqlite3.Connection, folder: Path) -> Callable[[], None]:
+    """Parts of a known length written in place in their upload's data file (``multipart_store``)."""
+    db.execute("ALTER TABLE uploads ADD COLUMN stride INTEGER")  # bytes per slot of the data file; NULL: none yet
+    db.execute("ALTER TABLE parts ADD COLUMN start INTEGER")  # where in the data file; NULL: its own file <content>
+    db.execute("CREATE TABLE slots (upload_id TEXT NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (upload_id, number))"
+               " WITHOUT ROWID")  # the data file's slots given out: to a part, or a writer still at work
+    return lambda: None
+
+
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection, Path], Callable[[], None]], ...] = (_version_1, _version_2,
-                                                                                     _version_3)
+                                                                                     _version_3, _version_4)
 
 
 def _find(db: sqlite3.Connection, key: str) -> tuple[StoredObject, str]:
@@ -321,7 +346,7 @@ def _content_file(folder: Path, content: str) -> Path:
     return folder / OBJECTS / content[:2] / content
 
 
-def copy_body(body: Body, length: int | None, out: BinaryIO, content_md5: str | None,
+def copy_body(body: Body, length: int | None, out: Sink, content_md5: str | None,
           content_sha256: str | None) -> tuple[str, int]:
     """Copy exactly ``length`` bytes (or to the body's end); check the declared digests; return ETag and size."""
     md5, sha256, copied = hashlib.md5(), hashlib.sha256(), 0

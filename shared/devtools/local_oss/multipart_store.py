@@ -1,22 +1,22 @@
 """Multipart uploads in the local bucket's store: uploads and parts in the bucket's index, parts in files.
 
-    <root>/<bucket>/%uploads/<upload id>/data        the parts of a known length, each in a region of its own
-    <root>/<bucket>/%uploads/<upload id>/<content>   one chunked part's bytes; <content> is 32 random hex digits
+    <root>/<bucket>/%uploads/<upload id>/data        parts of a known length, each in its slot
+    <root>/<bucket>/%uploads/<upload id>/<content>   a part that has no free slot, or a chunked one
 
-A part of a known length is given the next region of its upload's data file (``uploads.reserved`` grows by
-its length, in one IMMEDIATE transaction) and streams into it with ``os.pwrite``: concurrent parts never
-write the same bytes, and no file is made per part. A chunked part streams into ``%tmp/`` and is renamed
-into the upload's folder. Either way it is indexed, in one IMMEDIATE transaction that finds the upload
-still there; a part uploaded twice keeps the last (a replaced part's file is removed after the commit, its
-region left unused). Concurrent part uploads, aborts and completes are serialised by those transactions,
-across threads and processes; uploads live in the index, so they outlast a restart.
+The upload's part size (``uploads.stride``) is taken from its first part. A part of a known length that
+fits is written with ``os.pwrite`` into its slot of the data file, at stride x (number - 1), once the slot
+is given to it in one IMMEDIATE transaction (``slots``): concurrent parts never write the same bytes and no
+file is made per part. A slot already taken, a part longer than its slot or a chunked part streams into
+``%tmp/`` and is renamed into the upload's folder as a file of its own; a failed write frees its slot. Either
+way the part is indexed (``parts.start`` says where it lives) in a transaction that finds the upload still
+there; a part uploaded twice keeps the last. Concurrent part uploads, aborts and completes are serialised by
+those transactions, across threads and processes; uploads live in the index, so they outlast a restart.
 
-Completing checks the listed parts (order, ETags, sizes). When they are the data file's regions in order,
-from its start, and nothing else was ever given out of it (the usual upload: parts of one size sent once
-each, a region asked for in part order), the data file already holds the object's bytes and is renamed
-into the object; otherwise the parts are copied, in the kernel where it can, into a file in ``%tmp/``. The
-object is committed in the transaction that removes the upload, if no listed part changed meanwhile: it
-appears whole or not at all, and the parts go with the upload.
+Completing checks the listed parts (order, ETags, sizes). When they are parts 1..n in their slots, all full
+but the last, and no other slot was given out, the data file already holds the object's bytes: it is
+trimmed and renamed into the object. Otherwise the parts are copied, in the kernel where it can, into a file
+in ``%tmp/``. The object is committed in the transaction that removes the upload, if no listed part changed
+meanwhile: it appears whole or not at all, and the parts go with the upload.
 """
 
 from __future__ import annotations

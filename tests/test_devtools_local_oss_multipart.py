@@ -5,7 +5,6 @@ against hashlib; parallel parts; a restart in the middle; the object-created eve
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 import subprocess
@@ -390,54 +389,6 @@ def test_a_version_2_index_gains_the_multipart_tables_and_keeps_its_objects(buck
     upload_id = _initiate(bucket, "k")
     assert _upload_part(bucket, "k", upload_id, 1, b"x").status_code == 200
     assert _get(bucket, "kept").content == b"old bytes"
-
-
-SDK_PYTHON = Path("/tmp/sdk/bin/python")
-OSS2_UPLOAD = r"""
-import json, sys
-import oss2
-endpoint, bucket_name, region, key_id, secret, path, checkpoints = sys.argv[1:8]
-bucket = oss2.Bucket(oss2.AuthV4(key_id, secret), endpoint, bucket_name, region=region)
-data = open(path, "rb").read()
-init = bucket.init_multipart_upload("sdk/a.bin", headers={"Content-Type": "text/x-sdk", "x-oss-meta-by": "oss2"})
-parts = []
-for number, start in enumerate(range(0, len(data), 200 * 1024), start=1):
-    parts.append(oss2.models.PartInfo(number, bucket.upload_part("sdk/a.bin", init.upload_id, number,
-                                                                 data[start:start + 200 * 1024]).etag))
-listed = bucket.list_parts("sdk/a.bin", init.upload_id, max_parts=2)
-uploads = bucket.list_multipart_uploads()
-done = bucket.complete_multipart_upload("sdk/a.bin", init.upload_id, parts)
-got = bucket.get_object("sdk/a.bin")
-oss2.resumable_upload(bucket, "sdk/b.bin", path, multipart_threshold=100 * 1024, part_size=100 * 1024,
-                      num_threads=3, store=oss2.ResumableStore(root=checkpoints))
-print(json.dumps({"upload_id": init.upload_id, "part_etags": [p.etag for p in parts],
-                  "listed": [p.part_number for p in listed.parts], "truncated": listed.is_truncated,
-                  "next_marker": listed.next_marker, "uploads": [u.upload_id for u in uploads.upload_list],
-                  "etag": done.etag, "content_type": got.headers["Content-Type"], "meta": got.headers["x-oss-meta-by"],
-                  "same": got.read() == data, "resumable_same": bucket.get_object("sdk/b.bin").read() == data}))
-"""
-
-
-@pytest.mark.skipif(not SDK_PYTHON.exists(), reason="no oss2 virtual environment at /tmp/sdk")
-def test_oss2_uploads_in_parts_to_the_local_bucket(tmp_path: Path) -> None:
-    """oss2 (run from /tmp/sdk/bin/python, outside the project, which never depends on it) does a multipart
-    upload, lists, completes and a threaded resumable_upload. Skipped where /tmp/sdk is absent, as in CI."""
-    data = os.urandom(700_000)
-    (tmp_path / "data.bin").write_bytes(data)
-    (tmp_path / "checkpoints").mkdir()
-    with LocalOss(tmp_path / "oss", credentials=[KEYS], region=REGION, buckets=[BUCKET]) as oss:  # the real clock
-        done = subprocess.run([str(SDK_PYTHON), "-c", OSS2_UPLOAD, oss.endpoint, BUCKET, REGION, KEYS.access_key_id,
-                               KEYS.access_key_secret, str(tmp_path / "data.bin"), str(tmp_path / "checkpoints")],
-                              capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
-    chunks = [data[start:start + 200 * 1024] for start in range(0, len(data), 200 * 1024)]
-    assert result["part_etags"] == [_quoted_md5(chunk).strip('"') for chunk in chunks]
-    assert result["etag"] == _object_etag(chunks).strip('"')
-    assert (result["listed"], result["truncated"], result["next_marker"]) == ([1, 2], True, "2")
-    assert result["uploads"] == [result["upload_id"]]
-    assert (result["content_type"], result["meta"], result["same"], result["resumable_same"]) == (
-        "text/x-sdk", "oss2", True, True)
 
 
 SERVE = r"""

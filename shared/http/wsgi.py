@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import Protocol, cast
+from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
 from shared.errors import InvalidArgument, PresignError
 from shared.http.api import App, adapter_refusal
-from shared.http.limits import check_environ, declared_length, is_streamed, read_bounded
+from shared.http.limits import check_environ, read_body
 from shared.http.messages import HttpRequest, HttpResponse, error_response, new_request_id
 
 
@@ -58,7 +58,7 @@ def request_from_environ(environ: Mapping[str, object]) -> HttpRequest:
             headers[key.replace("_", "-").lower()] = str(environ[key])
     return HttpRequest(
         str(environ.get("REQUEST_METHOD", "GET")), _path(environ),
-        query=parse_query(str(environ.get("QUERY_STRING", ""))), headers=headers, body=_read_body(environ),
+        query=parse_query(str(environ.get("QUERY_STRING", ""))), headers=headers, body=read_body(environ),
         client_ip=str(environ.get("REMOTE_ADDR", "")),
     )
 
@@ -98,15 +98,3 @@ def _path(environ: Mapping[str, object]) -> str:
     except (UnicodeEncodeError, UnicodeDecodeError):
         raise InvalidArgument("path", "request path is not valid UTF-8") from None
 
-
-def _read_body(environ: Mapping[str, object]) -> bytes:
-    """The body, by its Content-Length (413 over MAX_BODY_BYTES, unread) or, chunked, to its end (413 as soon
-    as it passes MAX_BODY_BYTES)."""
-    stream = cast("InputStream | None", environ.get("wsgi.input"))  # PEP 3333: always an input stream
-    length = declared_length(environ)
-    if stream is None or (length is None and not is_streamed(environ)):
-        return b""
-    try:
-        return stream.read(length) if length is not None else read_bounded(stream)
-    except OSError:  # the client stopped sending (the server's socket timeout) or went away
-        raise InvalidArgument("body", "the request body stopped arriving before its end") from None

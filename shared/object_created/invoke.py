@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 from shared.credentials.invocation import invocation, request_id_of
-from shared.errors import InvalidArgument, NotFound, PresignError, Unauthenticated
-from shared.http.limits import declared_length, is_streamed, read_bounded
+from shared.errors import NotFound, PresignError, Unauthenticated
+from shared.http.limits import read_body
 from shared.http.messages import (
     ERROR_HEADERS,
     HttpResponse,
@@ -33,7 +33,7 @@ from shared.object_created.invoke_access import InvokeAccess
 from shared.object_created.wiring import EventHandler
 
 if TYPE_CHECKING:
-    from shared.http.limits import Readable
+    pass
 
 INVOKE_PATH = "/invoke"
 INITIALIZE_PATH = "/initialize"
@@ -102,17 +102,6 @@ def invoke_response(handler: EventHandler, access: InvokeAccess, *, method: str,
             return _failure(error, request_id)
     return json_response(200, summary, {"x-fc-status": "200"})
 
-
-def read_body(environ: Mapping[str, object]) -> bytes:
-    """The body, read only within the limit: refused by its ``Content-Length`` unread, or chunked once past it."""
-    stream = cast("Readable | None", environ.get("wsgi.input"))  # PEP 3333: always an input stream
-    length = declared_length(environ)
-    if stream is None or (length is None and not is_streamed(environ)):
-        return b""
-    try:
-        return stream.read(length) if length is not None else read_bounded(stream)
-    except OSError:  # the client stopped sending (the server's socket timeout) or went away
-        raise InvalidArgument("body", "the request body stopped arriving before its end") from None
 
 
 def _failure(error: PresignError, request_id: str, headers: Mapping[str, str] | None = None) -> HttpResponse:

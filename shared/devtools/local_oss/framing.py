@@ -8,10 +8,11 @@ is not a number, or malformed chunks are 400 (a request that could smuggle anoth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from io import BufferedIOBase
 
 from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.store import Body
 
 LINE_LIMIT = 4096  # bytes of a chunk-size or trailer line
 TRAILER_LIMIT = 100  # trailer lines after the last chunk
@@ -98,3 +99,18 @@ class ChunkedBody:
 
 def _malformed(problem: str) -> OssError:
     return OssError("InvalidArgument", f"Malformed chunked body: {problem}.")
+
+
+class LimitedBody:
+    """A body of unknown length that raises ``too_large(...)`` once more than ``limit`` bytes have come."""
+
+    def __init__(self, body: Body, limit: int, too_large: Callable[[str], OssError]) -> None:
+        self.body, self.limit, self.too_large, self.read_so_far = body, limit, too_large, 0
+
+    def read(self, size: int, /) -> bytes:
+        """Read on, counting; past the limit, refuse."""
+        data = self.body.read(size)
+        self.read_so_far += len(data)
+        if self.read_so_far > self.limit:
+            raise self.too_large(f"more than {self.limit}")
+        return data

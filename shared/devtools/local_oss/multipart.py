@@ -23,6 +23,7 @@ from shared.devtools.local_oss.addressing import ObjectRequest, bucket_from_host
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.events import COMPLETE_MULTIPART_UPLOAD, ObjectStored
 from shared.devtools.local_oss.exchange import Incoming, Reply
+from shared.devtools.local_oss.framing import LimitedBody
 from shared.devtools.local_oss.multipart_parts import MAX_LISTED, MAX_PART_NUMBER
 from shared.devtools.local_oss.multipart_store import MultipartStore
 from shared.devtools.local_oss.multipart_xml import (
@@ -34,7 +35,7 @@ from shared.devtools.local_oss.multipart_xml import (
     parse_complete,
 )
 from shared.devtools.local_oss.small_bodies import read_small_body
-from shared.devtools.local_oss.store import Body, ObjectStore
+from shared.devtools.local_oss.store import ObjectStore
 from shared.devtools.local_oss.verify import HEADER, Authorization
 from shared.oss.canonical import UNSIGNED_PAYLOAD
 
@@ -107,7 +108,7 @@ class MultipartApi:
             raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
         if length is not None and length > self.max_part_size:
             raise self._too_large(str(length))
-        body = incoming.body if length is not None else _Limited(incoming.body, self.max_part_size, self._too_large)
+        body = incoming.body if length is not None else LimitedBody(incoming.body, self.max_part_size, self._too_large)
         sha256 = request.headers.get("x-oss-content-sha256") if auth.style == HEADER else None
         part = self.uploads.put_part(bucket, key, upload_id, number, body, length, now=self.clock(),
                                      content_md5=request.headers.get("content-md5"),
@@ -176,20 +177,6 @@ def listing_limit(request: ObjectRequest, name: str) -> int:
                        ArgumentName=name, ArgumentValue=text[:40])
     return min(int(text[:9]), MAX_LISTED)
 
-
-class _Limited:
-    """A body of unknown length that raises ``too_large(...)`` once more than ``limit`` bytes have come."""
-
-    def __init__(self, body: Body, limit: int, too_large: Callable[[str], OssError]) -> None:
-        self.body, self.limit, self.too_large, self.read_so_far = body, limit, too_large, 0
-
-    def read(self, size: int, /) -> bytes:
-        """Read on, counting; past the limit, refuse."""
-        data = self.body.read(size)
-        self.read_so_far += len(data)
-        if self.read_so_far > self.limit:
-            raise self.too_large(f"more than {self.limit}")
-        return data
 
 
 def _url_encoded(request: ObjectRequest) -> bool:

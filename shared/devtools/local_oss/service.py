@@ -30,9 +30,10 @@ from shared.devtools.local_oss.cors_api import bucket_cors, preflight, response_
 from shared.devtools.local_oss.errors import OssError
 from shared.devtools.local_oss.events import POST_OBJECT, PUT_OBJECT, ObjectStored
 from shared.devtools.local_oss.exchange import Incoming, Reply
+from shared.devtools.local_oss.framing import LimitedBody
 from shared.devtools.local_oss.multipart import MultipartApi
 from shared.devtools.local_oss.post_object import post_object
-from shared.devtools.local_oss.store import Body, ObjectStore, StoredObject
+from shared.devtools.local_oss.store import ObjectStore, StoredObject
 from shared.devtools.local_oss.verify import Authorization, verify
 from shared.oss.canonical import UNSIGNED_PAYLOAD
 
@@ -143,7 +144,8 @@ class BucketService:
             raise OssError("MissingContentLength", "You must provide the Content-Length HTTP header.")
         if length is not None and length > self.max_object_size:
             raise self._too_large(str(length))
-        body = incoming.body if length is not None else _Limited(incoming.body, self.max_object_size, self._too_large)
+        limit = self.max_object_size
+        body = incoming.body if length is not None else LimitedBody(incoming.body, limit, self._too_large)
         previous = self._size_of(bucket, key) if self.on_stored else None
         headers = request.headers
         sha256 = headers.get("x-oss-content-sha256") if auth.style == "header" else None
@@ -186,20 +188,6 @@ class BucketService:
         except Exception:
             logger.exception("the object-created hook failed for %s/%s", stored.bucket, stored.stored.key)
 
-
-class _Limited:
-    """A body of unknown length that raises ``too_large(...)`` once more than ``limit`` bytes have come."""
-
-    def __init__(self, body: Body, limit: int, too_large: Callable[[str], OssError]) -> None:
-        self.body, self.limit, self.too_large, self.read_so_far = body, limit, too_large, 0
-
-    def read(self, size: int, /) -> bytes:
-        """Read on, counting; past the limit, refuse."""
-        data = self.body.read(size)
-        self.read_so_far += len(data)
-        if self.read_so_far > self.limit:
-            raise self.too_large(f"more than {self.limit}")
-        return data
 
 
 def object_headers(stored: StoredObject) -> list[tuple[str, str]]:

@@ -4,9 +4,10 @@ own origin, with ``endpoint`` set to the presign function's base URL and an API 
 stored in the local bucket byte for byte. No glue code: only Uppy's options.
 
 Uppy is not a dependency of the project: the test runs where a bundle is at ``$UPPY_BUNDLE`` (default
-``/tmp/uppy/uppy.bundle.js``), made with ``npm install @uppy/core@4 @uppy/aws-s3@4 esbuild`` and
+``/tmp/uppy/uppy.bundle.js``), made with ``npm install @uppy/core@4.5.3 @uppy/aws-s3@4.3.1 esbuild@0.28.2`` and
 ``esbuild entry.js --bundle --format=iife`` of ``import Uppy from '@uppy/core'; import AwsS3 from
-'@uppy/aws-s3'; window.Uppy = Uppy; window.AwsS3 = AwsS3``; elsewhere it is skipped."""
+'@uppy/aws-s3'; window.Uppy = Uppy; window.AwsS3 = AwsS3``. ``.ci/run`` makes one so (outside the repository)
+and points ``$UPPY_BUNDLE`` at it; where there is none (no npm, no registry) the test is skipped."""
 
 from __future__ import annotations
 

@@ -308,6 +308,26 @@ def test_the_index_is_versioned(store: ObjectStore) -> None:
         store.head(BUCKET, "k")
 
 
+def test_connections_to_the_index_are_kept_and_lent_one_holder_at_a_time(store: ObjectStore) -> None:
+    folder = store.root / BUCKET
+    with store.index(folder) as first, store.index(folder) as second:
+        assert first is not second  # two holders at once never share one
+    with store.index(folder) as again:
+        assert again in (first, second)  # kept, not opened again
+    with pytest.raises(OssError), store.transaction(folder) as db:
+        db.execute("INSERT INTO settings (name, value) VALUES ('half', 'written')")
+        raise OssError("InvalidArgument", "refused midway")
+    with pytest.raises(KeyboardInterrupt), store.index(folder) as interrupted:
+        interrupted.execute("BEGIN IMMEDIATE")
+        raise KeyboardInterrupt  # interrupted inside a transaction: that connection is closed, not kept
+    with store.transaction(folder) as db:  # the write lock was let go and nothing half-written is seen
+        assert db.execute("SELECT * FROM settings").fetchall() == []
+        assert db is not interrupted
+    store.close()
+    assert not (folder / f"{INDEX}-wal").exists()  # the last connection closed: SQLite checkpointed its log
+    assert _put(store, "after close").size == 4 and store.head(BUCKET, "after close").size == 4
+
+
 def test_a_version_1_index_gains_settings_and_keeps_its_objects(store: ObjectStore) -> None:
     _put(store, "kept", b"old bytes")
     index = store.root / BUCKET / INDEX
@@ -361,6 +381,7 @@ def test_a_folder_of_the_old_layout_is_imported_once(tmp_path: Path) -> None:
         assert (_read(store, key), info.content_type, dict(info.user_meta)) == (data, content_type, {})
         assert info.etag == '"' + hashlib.md5(data).hexdigest().upper() + '"'
     assert len(_index_rows(store)) == len(escaped) + 3
+    store.close()  # its connections to the index, and with the last one SQLite's -wal and -shm files
     left = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if OBJECTS not in p.parts)
     assert left == sorted([INDEX, "%tmp", "odd", "outside", *(p.relative_to(folder).as_posix() for p in strays)])
     store.delete(BUCKET, "photo.png")

@@ -28,8 +28,7 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,7 +50,6 @@ from shared.devtools.local_oss.store import (
     Body,
     ObjectStore,
     StoredObject,
-    _connect,
     _key_bytes,
     copy_body,
 )
@@ -87,7 +85,7 @@ class MultipartStore:
         upload = Upload(secrets.token_hex(16).upper(), key, content_type or DEFAULT_CONTENT_TYPE, _milliseconds(now),
                         dict(user_meta or {}))
         (folder / UPLOADS / upload.upload_id).mkdir(parents=True)
-        with _transaction(folder) as db:
+        with self.store.transaction(folder) as db:
             db.execute("INSERT INTO uploads (upload_id, key, content_type, user_meta, initiated) "
                        "VALUES (?, ?, ?, ?, ?)",
                        (upload.upload_id, _key_bytes(key), upload.content_type, json.dumps(dict(upload.user_meta)),
@@ -96,7 +94,7 @@ class MultipartStore:
 
     def upload(self, bucket: str, key: str, upload_id: str) -> Upload:
         """The upload of that id for that key; NoSuchUpload when there is none (or it is another key's)."""
-        with closing(_connect(self.store.bucket_folder(bucket))) as db:
+        with self.store.index(self.store.bucket_folder(bucket)) as db:
             return _find_upload(db, key, upload_id)
 
     def put_part(self, bucket: str, key: str, upload_id: str, number: int, body: Body, length: int | None, *,
@@ -111,7 +109,7 @@ class MultipartStore:
                 return self._index_part(folder, key, upload_id, Part(number, size, etag, _milliseconds(now),
                                                                      secrets.token_hex(16), start), None)
             except BaseException:
-                with _transaction(folder) as db:  # the slot's bytes are no part's: a retry may use it
+                with self.store.transaction(folder) as db:  # the slot's bytes are no part's: a retry may use it
                     db.execute("DELETE FROM slots WHERE upload_id = ? AND number = ?", (upload_id, number))
                 raise
         self.upload(bucket, key, upload_id)  # refuse before reading the body
@@ -129,7 +127,7 @@ class MultipartStore:
     def list_parts(self, bucket: str, key: str, upload_id: str, *, marker: int = 0,
                    limit: int = MAX_LISTED) -> tuple[list[Part], bool]:
         """The parts numbered above ``marker``, at most ``limit``, and whether more follow."""
-        with closing(_connect(self.store.bucket_folder(bucket))) as db, db:
+        with self.store.index(self.store.bucket_folder(bucket)) as db, db:
             db.execute("BEGIN")
             _find_upload(db, key, upload_id)
             rows = db.execute(f"SELECT {_PART_FIELDS} FROM parts WHERE upload_id = ? AND number > ? ORDER BY number "
@@ -146,7 +144,7 @@ class MultipartStore:
         else:
             after, markers = "key > ?", (_key_bytes(key_marker),)
         prefix_bytes = _key_bytes(prefix)
-        with closing(_connect(self.store.bucket_folder(bucket))) as db, db:
+        with self.store.index(self.store.bucket_folder(bucket)) as db, db:
             db.execute("BEGIN")
             rows = db.execute(f"SELECT upload_id, key, content_type, initiated, user_meta FROM uploads WHERE {after} "
                               "AND substr(key, 1, ?) = ? ORDER BY key, upload_id", (*markers, len(prefix_bytes),
@@ -157,7 +155,7 @@ class MultipartStore:
                  now: datetime) -> StoredObject:
         """Make the listed parts (all of them when None), in order, the object; remove the upload and its parts."""
         folder = self.store.bucket_folder(bucket)
-        with closing(_connect(folder)) as db, db:
+        with self.store.index(folder) as db, db:
             db.execute("BEGIN")
             upload = _find_upload(db, key, upload_id)
             parts = {row[0]: _part(row) for row in db.execute(
@@ -209,18 +207,19 @@ class MultipartStore:
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
         """Remove an upload and its parts; NoSuchUpload when there is none."""
         folder = self.store.bucket_folder(bucket)
-        with _transaction(folder) as db:
+        with self.store.transaction(folder) as db:
             _remove_upload(db, key, upload_id, ())
         shutil.rmtree(folder / UPLOADS / upload_id, ignore_errors=True)
 
     def _take_slot(self, folder: Path, key: str, upload_id: str, number: int, length: int) -> int | None:
         """Give part ``number`` its slot of the data file (the upload's stride is its first part's length):
         where it starts; None when the slot is taken, or the part too long for it (it goes to its own file)."""
-        with _transaction(folder) as db:
+        with self.store.transaction(folder) as db:
             _find_upload(db, key, upload_id)
             stride = _stride(db, upload_id) or length
             start = (number - 1) * stride
-            if length > stride or start + length > SLOT_LIMIT or number in _slots(db, upload_id):
+            if length > stride or start + length > SLOT_LIMIT or db.execute(
+                    "SELECT 1 FROM slots WHERE upload_id = ? AND number = ?", (upload_id, number)).fetchone():
                 return None
             db.execute("UPDATE uploads SET stride = ? WHERE upload_id = ?", (stride, upload_id))
             db.execute("INSERT INTO slots (upload_id, number) VALUES (?, ?)", (upload_id, number))
@@ -229,7 +228,7 @@ class MultipartStore:
     def _index_part(self, folder: Path, key: str, upload_id: str, part: Part, temporary: str | None) -> Part:
         """Index a finished part (moving its own file into its upload's folder), if the upload is still there."""
         target = folder / UPLOADS / upload_id / part.content
-        with _transaction(folder) as db:
+        with self.store.transaction(folder) as db:
             _find_upload(db, key, upload_id)
             if temporary is not None:
                 os.replace(temporary, target)
@@ -246,14 +245,6 @@ class MultipartStore:
         if old is not None and old[1] is None:
             (target.parent / old[0]).unlink(missing_ok=True)
         return part
-
-
-@contextmanager
-def _transaction(folder: Path) -> Iterator[sqlite3.Connection]:
-    """One IMMEDIATE transaction on the bucket's index: committed at the block's end, rolled back on a raise."""
-    with closing(_connect(folder)) as db, db:
-        db.execute("BEGIN IMMEDIATE")
-        yield db
 
 
 def _find_upload(db: sqlite3.Connection, key: str, upload_id: str) -> Upload:

@@ -105,6 +105,7 @@ class LocalOss:
         if thread is not None:
             thread.join(timeout=5)
         self._server = self._thread = None
+        self.store.close()
 
     def __enter__(self) -> LocalOss:
         return self.start()

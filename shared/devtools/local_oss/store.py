@@ -13,6 +13,10 @@ known length, or to its end) into ``%tmp/`` in chunks, renames it to a new id, t
 in one transaction and removes the file it replaced; a reader that opened the old file keeps reading
 the old bytes.
 
+Connections to an index are kept by the store and lent to one thread at a time (``ObjectStore.index``);
+this process's writers take turns on a lock before SQLite's (``ObjectStore.transaction``), other processes
+meet them at SQLite's.
+
 The index is versioned (``PRAGMA user_version``): ``_MIGRATIONS`` holds one step per version, each
 committed with its version number, so later versions add tables beside ``objects``: version 2 adds
 ``settings`` (name -> text: the CORS rules), version 3 ``uploads`` and ``parts`` (multipart), version 4
@@ -34,8 +38,8 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +55,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 INDEX, OBJECTS, TMP, UPLOADS = "%index.sqlite3", "%objects", "%tmp", "%uploads"
 _RESERVED = (OBJECTS, TMP, UPLOADS)  # folders of the index's layout, never read as the old layout's
 _CHUNK = 1 << 16
+_POOL = 8  # idle connections kept per bucket index
 _BODY_CHUNK = 1 << 20  # bytes read from a request body at a time: few reads, few hash and write calls
 _ATTEMPTS = 5  # lookups a read may need when other processes replace the object meanwhile
 _FIELDS = "size, etag, content_type, modified, user_meta, content"
@@ -111,9 +116,53 @@ class ObjectStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._lock = threading.Lock()  # a lookup and its open, a commit and its unlink: never interleaved
+        self._idle: dict[Path, list[sqlite3.Connection]] = {}  # connections to each bucket's index, not lent
+        self._idle_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ObjectStore({str(self.root)!r})"
+
+    def close(self) -> None:
+        """Close the connections kept to the buckets' indexes (the store can still be used: it opens new ones)."""
+        with self._idle_lock:
+            idle, self._idle = [db for pool in self._idle.values() for db in pool], {}
+        for db in idle:
+            db.close()
+
+    @contextmanager
+    def index(self, folder: Path) -> Iterator[sqlite3.Connection]:
+        """A connection to a bucket's index for the block. Connections are kept and lent to one thread at a time:
+        opening one (and its PRAGMAs) cost more than most requests, and closing the last one to a WAL index makes
+        SQLite checkpoint the log and remove it (a part upload paid both twice, about 2 ms)."""
+        with self._idle_lock:
+            pool = self._idle.get(folder)
+            db = pool.pop() if pool else None
+        if db is None:
+            db = _connect(folder)
+        else:
+            try:
+                _upgrade(db, folder)  # another process may have upgraded the index since (or a test, downgraded it)
+            except BaseException:
+                db.close()
+                raise
+        try:
+            yield db
+        finally:
+            with self._idle_lock:
+                pool = self._idle.setdefault(folder, [])
+                kept = not db.in_transaction and len(pool) < _POOL
+                if kept:
+                    pool.append(db)
+            if not kept:
+                db.close()  # a transaction left open (interrupted) is rolled back with its connection
+
+    @contextmanager
+    def transaction(self, folder: Path) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction on a bucket's index, committed at the block's end, rolled back on a raise.
+        This process's writers take turns on a lock first: SQLite's busy handler waits in whole milliseconds."""
+        with self._lock, self.index(folder) as db, db:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
 
     def create_bucket(self, bucket: str) -> Path:
         """Create a bucket's folder (and the root) and its index if missing; return the folder."""
@@ -133,7 +182,7 @@ class ObjectStore:
 
     def head(self, bucket: str, key: str) -> StoredObject:
         """Describe an object without opening it; NoSuchKey if there is none."""
-        with closing(_connect(self._bucket(bucket))) as db:
+        with self.index(self._bucket(bucket)) as db:
             return _find(db, key)[0]
 
     def exists(self, bucket: str, key: str) -> bool:
@@ -173,7 +222,7 @@ class ObjectStore:
     def open(self, bucket: str, key: str) -> tuple[StoredObject, BinaryIO]:
         """Return an object's description and its file, open for reading; NoSuchKey if there is none."""
         folder = self._bucket(bucket)
-        with closing(_connect(folder)) as db:
+        with self.index(folder) as db:
             for _ in range(_ATTEMPTS):
                 with self._lock:
                     stored, content = _find(db, key)
@@ -186,7 +235,7 @@ class ObjectStore:
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object if it exists (deleting a missing key succeeds, as on OSS)."""
         folder = self._bucket(bucket)
-        with closing(_connect(folder)) as db, self._lock:
+        with self.index(folder) as db, self._lock:
             with db:
                 db.execute("BEGIN IMMEDIATE")
                 row = db.execute("SELECT content FROM objects WHERE key = ?", (_key_bytes(key),)).fetchone()
@@ -196,13 +245,13 @@ class ObjectStore:
 
     def setting(self, bucket: str, name: str) -> str | None:
         """A bucket setting's value (the CORS rules ...), None when it is not set."""
-        with closing(_connect(self._bucket(bucket))) as db:
+        with self.index(self._bucket(bucket)) as db:
             row = db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
     def put_setting(self, bucket: str, name: str, value: str | None) -> None:
         """Set a bucket setting, replacing what it was; None removes it."""
-        with closing(_connect(self._bucket(bucket))) as db:
+        with self.index(self._bucket(bucket)) as db:
             if value is None:
                 db.execute("DELETE FROM settings WHERE name = ?", (name,))
             else:
@@ -230,7 +279,7 @@ class ObjectStore:
         """Give a finished upload a new id, point its key at it, then remove the file it replaced."""
         content = secrets.token_hex(16)
         path = _content_file(folder, content)
-        with closing(_connect(folder)) as db:
+        with self.index(folder) as db:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not move_last:
                 os.replace(temporary, path)
@@ -258,17 +307,23 @@ class ObjectStore:
 
 
 def _connect(folder: Path) -> sqlite3.Connection:
-    """Open a bucket's index (autocommit: transactions are explicit), creating or upgrading it first."""
-    db = sqlite3.connect(folder / INDEX, timeout=30, isolation_level=None)
+    """Open a bucket's index (autocommit: transactions are explicit), creating or upgrading it first; any thread
+    may use the connection, one at a time (ObjectStore.index lends it so)."""
+    db = sqlite3.connect(folder / INDEX, timeout=30, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        if db.execute("PRAGMA user_version").fetchone()[0] != len(_MIGRATIONS):
-            _migrate(db, folder)
+        _upgrade(db, folder)
     except BaseException:
         db.close()
         raise
     return db
+
+
+def _upgrade(db: sqlite3.Connection, folder: Path) -> None:
+    """Bring the index to the newest version, if it is not there."""
+    if db.execute("PRAGMA user_version").fetchone()[0] != len(_MIGRATIONS):
+        _migrate(db, folder)
 
 
 def _migrate(db: sqlite3.Connection, folder: Path) -> None:

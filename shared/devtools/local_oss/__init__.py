@@ -2,7 +2,8 @@
 
     addressing.py  request target -> ObjectRequest (virtual host or path style, strict decoding)
     verify.py      OSS Signature V4 checks, query and header authentication (pure)
-    store.py       keys -> content files by id, per bucket an SQLite index; atomic PUT; versioned schema
+    index.py       a bucket's SQLite index: tables, versions (migrations), object rows, connections kept and lent
+    store.py       keys -> content files by id over the index; atomic PUT; request bodies copied with digests
     old_layout.py  the layout before the index (one file per key), read once to import it
     service.py     GET (Range), HEAD, PUT, DELETE over the store, after verify (no sockets); the stored-object hook
     exchange.py    Incoming and Reply, what the server and the service pass each other

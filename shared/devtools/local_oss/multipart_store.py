@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from shared.devtools.local_oss.errors import OssError
+from shared.devtools.local_oss.index import DEFAULT_CONTENT_TYPE, TMP, UPLOADS, StoredObject, key_bytes
 from shared.devtools.local_oss.multipart_files import DATA, PartSlot, append_part
 from shared.devtools.local_oss.multipart_parts import (
     MAX_LISTED,
@@ -43,16 +44,7 @@ from shared.devtools.local_oss.multipart_parts import (
     multipart_etag,
     upload_page,
 )
-from shared.devtools.local_oss.store import (
-    DEFAULT_CONTENT_TYPE,
-    TMP,
-    UPLOADS,
-    Body,
-    ObjectStore,
-    StoredObject,
-    _key_bytes,
-    copy_body,
-)
+from shared.devtools.local_oss.store import Body, ObjectStore, copy_body
 from shared.errors import InvalidArgument
 from shared.oss.object_keys import check_object_name
 
@@ -88,7 +80,7 @@ class MultipartStore:
         with self.store.transaction(folder) as db:
             db.execute("INSERT INTO uploads (upload_id, key, content_type, user_meta, initiated) "
                        "VALUES (?, ?, ?, ?, ?)",
-                       (upload.upload_id, _key_bytes(key), upload.content_type, json.dumps(dict(upload.user_meta)),
+                       (upload.upload_id, key_bytes(key), upload.content_type, json.dumps(dict(upload.user_meta)),
                         _unix_ms(upload.initiated)))
         return upload
 
@@ -140,10 +132,10 @@ class MultipartStore:
         between ``prefix`` and ``delimiter`` count as one common prefix."""
         if key_marker and upload_id_marker:
             after = "(key > ? OR (key = ? AND upload_id > ?))"
-            markers: tuple[bytes | str, ...] = (_key_bytes(key_marker), _key_bytes(key_marker), upload_id_marker)
+            markers: tuple[bytes | str, ...] = (key_bytes(key_marker), key_bytes(key_marker), upload_id_marker)
         else:
-            after, markers = "key > ?", (_key_bytes(key_marker),)
-        prefix_bytes = _key_bytes(prefix)
+            after, markers = "key > ?", (key_bytes(key_marker),)
+        prefix_bytes = key_bytes(prefix)
         with self.store.index(self.store.bucket_folder(bucket)) as db, db:
             db.execute("BEGIN")
             rows = db.execute(f"SELECT upload_id, key, content_type, initiated, user_meta FROM uploads WHERE {after} "
@@ -252,7 +244,7 @@ def _find_upload(db: sqlite3.Connection, key: str, upload_id: str) -> Upload:
     if _UPLOAD_ID.fullmatch(upload_id):  # only an id of that shape names a folder
         row = db.execute("SELECT upload_id, key, content_type, initiated, user_meta FROM uploads WHERE upload_id = ?",
                          (upload_id,)).fetchone()
-    if row is None or row[1] != _key_bytes(key):
+    if row is None or row[1] != key_bytes(key):
         raise OssError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
                                        "upload may have been aborted or completed.", UploadId=upload_id)
     return _upload(row)

@@ -60,7 +60,6 @@ _BODY_CHUNK = 1 << 20  # bytes read from a request body at a time: few reads, fe
 _ATTEMPTS = 5  # lookups a read may need when other processes replace the object meanwhile
 
 
-
 class Body(Protocol):
     """A request body: reads at most ``size`` bytes, b"" at its end."""
 
@@ -78,7 +77,8 @@ class ObjectStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        self._lock = threading.Lock()  # a lookup and its open, a commit and its unlink: never interleaved
+        # a lookup and its open, a commit and its unlink, the index's write transactions: never interleaved
+        self._lock = threading.Lock()
         self._connections = Connections()
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from presign_env import ACCESS_KEY, API_KEY, JWT_SECRET
 
 # Fixture modules, importable because tests/ is on sys.path; test files take their fixtures by name.
-pytest_plugins = ["browser", "http_servers", "stubs_credentials", "stubs_local_oss", "stubs_webhook"]
+pytest_plugins = ["browser", "http_servers", "stubs_credentials", "stubs_local_oss", "stubs_webhook", "demo_serve"]
 
 # Secrets the suite's fixtures hand to the code under test; none may ever be printed or logged.
 SECRETS = (ACCESS_KEY.access_key_secret, API_KEY, JWT_SECRET, "SECRETminted", "TOKENminted",

@@ -2,7 +2,8 @@
 
 One serve runs for the module, with ``--cors-origin`` naming a second page server; a third page server
 is on no list. Every request a page makes is cross-origin: to the presign and links functions and to
-the local bucket.
+the local bucket (the ``demo`` fixture: tests/demo_serve.py). Large files in parts are in
+test_browser_serve_multipart.py.
 """
 
 from __future__ import annotations
@@ -10,74 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 from browser import Browser, Page
-from http_servers import serving_wsgi
+from demo_serve import Demo
 from processes import free_port
 from serve_process import Served, free_ports, port_arguments, serve_environment
-
-BLANK = b"""<!doctype html><html><head><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>another site</title></head><body><p>another site</p></body></html>"""
-
-
-def _site(environ: dict, start_response: Callable[..., object]) -> Iterable[bytes]:
-    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-    return [BLANK]
-
-
-@dataclass
-class Demo:
-    """serve with its demo page, a page origin it lists and one it does not."""
-
-    served: Served
-    ports: dict[str, int]
-    data: Path
-    listed: str
-    unlisted: str
-
-    @property
-    def settings(self) -> dict[str, str]:
-        return dict(json.loads((self.data / "dev-settings.json").read_text("utf-8")))
-
-    @property
-    def presign(self) -> str:
-        return f"http://127.0.0.1:{self.ports['--port']}"
-
-    @property
-    def links(self) -> str:
-        return f"http://127.0.0.1:{self.ports['--links-port']}"
-
-    @property
-    def page(self) -> str:
-        return f"http://127.0.0.1:{self.ports['--page-port']}/"
-
-    def stored(self, key: str) -> bytes:
-        """An object's bytes, fetched through a presigned GET the way any client would."""
-        asked = requests.get(f"{self.presign}/presign", params={"key": key},
-                             headers={"X-Api-Key": self.settings["api_key"]}, timeout=10)
-        asked.raise_for_status()
-        fetched = requests.get(asked.json()["url"], timeout=10)
-        fetched.raise_for_status()
-        return fetched.content
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    home = tmp_path_factory.mktemp("home")
-    with ExitStack() as running:
-        listed = running.enter_context(serving_wsgi(_site))
-        unlisted = running.enter_context(serving_wsgi(_site)).replace("127.0.0.1", "localhost")
-        ports = free_ports()
-        arguments = [*port_arguments(ports), "--data", str(home / "oss"), "--cors-origin", listed]
-        served = running.enter_context(Served(arguments, serve_environment(home)))
-        served.ready()
-        yield Demo(served, ports, home / "oss", listed, unlisted)
 
 
 def _call(page: Page, url: str, body: dict[str, object], headers: dict[str, str]) -> dict[str, object]:
@@ -261,118 +202,3 @@ def test_the_links_error_page_fits_a_phone(demo: Demo, page: Page) -> None:
     assert page.evaluate("window.innerWidth") == 360
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert "not valid" in page.evaluate("document.body.textContent")
-
-
-def _pattern_file(path: Path, size: int) -> bytes:
-    """``size`` bytes that differ from part to part (so a part in the wrong place shows), written to ``path``."""
-    block = b"".join(hashlib.sha256(str(index).encode()).digest() for index in range(32 * 1024))  # 1 MiB
-    content = b"".join(bytes([index % 251]) + block[1:] for index in range(size // len(block)))
-    path.write_bytes(content)
-    return content
-
-
-def _most_in_flight(chromium: Browser, page: Page, since: int) -> int:
-    """The most part PUTs the page had sent and not yet seen answered at any one moment, since event ``since``."""
-    open_requests: set[str] = set()
-    most = 0
-    for event in list(chromium.events[since:]):
-        params = event.get("params", {})
-        if event.get("sessionId") != page.session:
-            continue
-        if event["method"] == "Network.requestWillBeSent" and params["request"]["method"] == "PUT" \
-                and "partNumber=" in params["request"]["url"]:
-            open_requests.add(params["requestId"])
-            most = max(most, len(open_requests))
-        elif event["method"] in ("Network.loadingFinished", "Network.loadingFailed"):
-            open_requests.discard(params["requestId"])
-    return most
-
-
-def _part_puts(chromium: Browser, page: Page, since: int) -> tuple[list[int], list[int]]:
-    """Part numbers of the part PUTs the page sent, and of those the bucket answered, since event ``since``."""
-    sent: dict[str, int] = {}
-    finished: list[int] = []
-    for event in list(chromium.events[since:]):
-        if event.get("sessionId") != page.session:
-            continue
-        params = event.get("params", {})
-        if event["method"] == "Network.requestWillBeSent" and params["request"]["method"] == "PUT" \
-                and "partNumber=" in params["request"]["url"]:
-            number = int(params["request"]["url"].split("partNumber=")[1].split("&")[0])
-            sent[params["requestId"]] = number
-        elif event["method"] == "Network.loadingFinished" and params["requestId"] in sent:
-            finished.append(sent[params["requestId"]])
-    return list(sent.values()), finished
-
-
-def test_the_demo_page_uploads_a_large_file_in_parts_and_resumes_after_a_reload(demo: Demo, page: Page,
-                                                                                 chromium: Browser,
-                                                                                 tmp_path: Path) -> None:
-    source = tmp_path / "big video.bin"
-    content = _pattern_file(source, 64 * 1024 * 1024)
-    page.goto(demo.page)
-    page.wait_for("document.body.dataset.ready === 'true'")
-    page.throttle(upload_bytes_per_second=24 * 1024 * 1024)
-    since = len(chromium.events)
-    page.set_files("#file", [source])
-    page.evaluate("document.getElementById('upload').click()")
-    deadline_parts = 4
-    for _ in range(400):  # until some parts are in the bucket (bounded: 400 x 50 ms)
-        if len(_part_puts(chromium, page, since)[1]) >= deadline_parts:
-            break
-        page.evaluate("new Promise(resolve => setTimeout(resolve, 50))")
-    sent_before, finished_before = _part_puts(chromium, page, since)
-    assert len(finished_before) >= deadline_parts
-    assert _most_in_flight(chromium, page, since) >= 2  # parts really go in parallel
-    assert page.evaluate("localStorage.length") == 1  # the upload id is kept for a reload
-
-    resumed_at = len(chromium.events)
-    page.goto(demo.page)  # a reload in the middle
-    page.wait_for("document.body.dataset.ready === 'true'")
-    page.set_files("#file", [source])
-    page.evaluate("document.getElementById('upload').click()")
-    page.wait_for("!document.getElementById('stored').hidden || !document.getElementById('error').hidden",
-                  timeout=120)
-    assert page.evaluate("document.getElementById('error').textContent") == ""
-    sent_after, _ = _part_puts(chromium, page, resumed_at)
-    assert not set(sent_after) & set(finished_before)  # only the missing parts went again
-    assert set(sent_after) | set(finished_before) == set(range(1, 14))  # 13 parts of 5 MiB
-    assert int(page.evaluate("document.getElementById('progress').dataset.events")) >= 3
-    assert page.evaluate("document.getElementById('stored-sha256').textContent") == hashlib.sha256(content).hexdigest()
-    key = page.evaluate("document.getElementById('stored-key').textContent")
-    assert demo.stored(str(key)) == content
-    assert page.evaluate("localStorage.length") == 0
-
-
-def test_a_failed_part_is_retried_by_the_demo_page(demo: Demo, page: Page, chromium: Browser,
-                                                   tmp_path: Path) -> None:
-    source = tmp_path / "twenty.bin"
-    content = _pattern_file(source, 20 * 1024 * 1024)
-    page.goto(demo.page)
-    page.wait_for("document.body.dataset.ready === 'true'")
-    page.send("Fetch.enable", {"patterns": [{"urlPattern": "*partNumber=2&*", "requestStage": "Request"}]})
-    since = len(chromium.events)
-    page.set_files("#file", [source])
-    page.evaluate("document.getElementById('upload').click()")
-    failed = 0
-    answered: set[str] = set()
-    for _ in range(1200):  # answer each paused request for part 2: fail the first, let the others go
-        for event in list(chromium.events[since:]):
-            if event.get("method") != "Fetch.requestPaused" or event["params"]["requestId"] in answered:
-                continue
-            answered.add(event["params"]["requestId"])
-            if failed == 0:
-                page.send("Fetch.failRequest", {"requestId": event["params"]["requestId"],
-                                                "errorReason": "ConnectionReset"})
-                failed += 1
-            else:
-                page.send("Fetch.continueRequest", {"requestId": event["params"]["requestId"]})
-        if page.evaluate("!document.getElementById('stored').hidden || !document.getElementById('error').hidden"):
-            break
-        page.evaluate("new Promise(resolve => setTimeout(resolve, 50))")
-    page.send("Fetch.disable")
-    assert failed == 1
-    assert page.evaluate("document.getElementById('error').textContent") == ""
-    assert page.evaluate("document.getElementById('progress').dataset.retries") == "1"
-    key = page.evaluate("document.getElementById('stored-key').textContent")
-    assert demo.stored(str(key)) == content

@@ -126,3 +126,47 @@ def test_a_failed_part_is_retried_by_the_demo_page(demo: Demo, page: Page, chrom
     assert page.evaluate("document.getElementById('progress').dataset.retries") == "1"
     key = page.evaluate("document.getElementById('stored-key').textContent")
     assert demo.stored(str(key)) == content
+
+
+def _wait_for_parts(chromium: Browser, page: Page, since: int, count: int) -> None:
+    """Until ``count`` part PUTs sent since event ``since`` are answered (bounded: 400 x 50 ms)."""
+    for _ in range(400):
+        if len(_part_puts(chromium, page, since)[1]) >= count:
+            return
+        page.evaluate("new Promise(resolve => setTimeout(resolve, 50))")
+    raise AssertionError(f"fewer than {count} parts were answered in 20 s")
+
+
+def test_pause_lets_the_parts_in_flight_finish_and_resume_sends_the_rest(demo: Demo, page: Page,
+                                                                         chromium: Browser, tmp_path: Path) -> None:
+    source = tmp_path / "paused.bin"
+    content = _pattern_file(source, 64 * 1024 * 1024)
+    page.goto(demo.page)
+    page.wait_for("document.body.dataset.ready === 'true'")
+    page.throttle(upload_bytes_per_second=24 * 1024 * 1024)
+    since = len(chromium.events)
+    page.set_files("#file", [source])
+    page.evaluate("document.getElementById('upload').click()")
+    _wait_for_parts(chromium, page, since, 2)
+    page.evaluate("document.getElementById('pause').click()")
+    assert page.evaluate("document.getElementById('pause').textContent") == "Resume"
+    page.wait_for("document.getElementById('status').textContent.startsWith('Paused: ')", timeout=30)
+    sent_paused, finished_paused = _part_puts(chromium, page, since)
+    assert sorted(sent_paused) == sorted(finished_paused) and len(finished_paused) < 13  # none left in flight
+    page.evaluate("new Promise(resolve => setTimeout(resolve, 300))")
+    assert _part_puts(chromium, page, since)[0] == sent_paused  # while paused, no part starts
+
+    resumed = len(chromium.events)
+    page.evaluate("document.getElementById('pause').click()")  # Resume
+    _wait_for_parts(chromium, page, resumed, 2)
+    page.evaluate("document.getElementById('pause').click()")  # Pause, and Resume at once: parts still in flight
+    page.evaluate("document.getElementById('pause').click()")
+    page.wait_for("!document.getElementById('stored').hidden || !document.getElementById('error').hidden",
+                  timeout=120)
+    assert page.evaluate("document.getElementById('error').textContent") == ""
+    sent_after, finished_after = _part_puts(chromium, page, resumed)
+    assert not set(sent_after) & set(finished_paused)  # a part in the bucket is never sent again
+    assert sorted(finished_after) == sorted(set(range(1, 14)) - set(finished_paused))  # each missing part once
+    assert page.evaluate("document.getElementById('stored-sha256').textContent") == hashlib.sha256(content).hexdigest()
+    assert demo.stored(str(page.evaluate("document.getElementById('stored-key').textContent"))) == content
+    assert page.evaluate("document.getElementById('pause').hidden") is True

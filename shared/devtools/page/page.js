@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, stored: null, upload: null };
+const state = { config: null, stored: null, upload: null, uploading: Promise.resolve() };
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;  // larger files go in parts: parallel, resumable
 const MIN_PART = 5 * 1024 * 1024;
 const IN_FLIGHT = 4;
@@ -267,7 +267,7 @@ async function uploadInParts(file) {
   await showStored(file, upload.key, null);
 }
 
-function pauseOrResume() {
+async function pauseOrResume() {
   const run = state.upload;
   if (!run) return;
   if (!run.paused) {
@@ -275,6 +275,11 @@ function pauseOrResume() {
     $("pause").textContent = "Resume";
     return;
   }
+  // Resumed before the parts in flight when paused are in: wait for them (and for the Upload button) first,
+  // then list what the bucket holds and send the rest.
+  $("pause").disabled = true;
+  await state.uploading;
+  $("pause").disabled = false;
   $("pause").textContent = "Pause";
   $("upload").click();
 }
@@ -318,17 +323,20 @@ async function makeLink() {
 }
 
 function action(button, work) {
-  $(button).addEventListener("click", async () => {
-    showError("");
-    $(button).disabled = true;
-    try {
-      await work();
-    } catch (failure) {
-      showError(failure.message);
-      say("status", "");
-    } finally {
-      $(button).disabled = button !== "upload" && !state.stored;
-    }
+  $(button).addEventListener("click", () => {
+    const running = (async () => {
+      showError("");
+      $(button).disabled = true;
+      try {
+        await work();
+      } catch (failure) {
+        showError(failure.message);
+        say("status", "");
+      } finally {
+        $(button).disabled = button !== "upload" && !state.stored;
+      }
+    })();
+    if (button === "upload") state.uploading = running;  // settled once the button is enabled again
   });
 }
 

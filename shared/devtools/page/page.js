@@ -202,7 +202,8 @@ function putPart(url, body, onProgress) {
   });
 }
 
-async function sendPart(file, upload, number, size, inFlight) {
+async function sendPart(file, run, number, size, inFlight) {
+  const upload = run.upload;
   const start = (number - 1) * size;
   const body = file.slice(start, Math.min(start + size, file.size));
   for (let attempt = 1; ; attempt += 1) {
@@ -214,7 +215,7 @@ async function sendPart(file, upload, number, size, inFlight) {
       return;
     } catch (failure) {
       inFlight.delete(number);
-      if (attempt >= PART_ATTEMPTS || state.upload.paused) throw failure;
+      if (attempt >= PART_ATTEMPTS || run.paused) throw failure;
       upload.retries = (upload.retries || 0) + 1;
       $("progress").dataset.retries = String(upload.retries);
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
@@ -247,7 +248,7 @@ async function uploadInParts(file) {
   say("status", `Uploading ${count} parts, ${IN_FLIGHT} at a time, straight to the bucket...`);
   try {
     const worker = async () => {
-      while (waiting.length && !run.paused) await sendPart(file, upload, waiting.shift(), size, inFlight);
+      while (waiting.length && !run.paused) await sendPart(file, run, waiting.shift(), size, inFlight);
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, waiting.length) }, worker));
   } finally {

@@ -99,6 +99,9 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
          "headers": {"Content-Type": "text/csv"}, "params": {"uploads": ""}, "additional_headers": [],
          "expires": 30, "path_style": True, "endpoint": "http://127.0.0.1:1", "cname": False},
         {"key": "five.txt", "bucket": "examplebucket", "region": "cn-hangzhou", "expires": 604801},
+        {"key": "six.txt", "bucket": "examplebucket", "region": "cn-hangzhou", "endpoint": "https://cdn.example.com",
+         "cname": True, "path_style": True},
+        {"key": "seven.txt", "bucket": "examplebucket", "region": "cn-hangzhou", "cloudbox_id": ""},
     ]
     stdin = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n\n"
     status, out, err = run(["sign", "--batch"], stdin=stdin)
@@ -114,6 +117,10 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
     assert results[6]["method"] == "PUT" and results[6]["signed_headers"] == {"content-type": "text/csv"}
     assert results[6]["url"].startswith("http://127.0.0.1:1/examplebucket/four.txt?uploads&")
     assert "1..604800" in results[7]["error"]["message"]
+    assert results[8]["error"] == {"code": "InvalidArgument", "message": "cname and path_style exclude each other: a "
+                                   "custom domain (--cname, OSS_CNAME) is the bucket's own host, with no bucket in the "
+                                   "path"}
+    assert "cloudbox_id is empty" in results[9]["error"]["message"] and len(results) == 10
 
 
 @pytest.mark.parametrize(
@@ -149,6 +156,12 @@ def test_batch_keeps_order_and_reports_bad_lines() -> None:
         ([], {}, "name a command: sign, explain, serve, package, keygen, token, upload"),
         (["sign", "k", "--bucket", "examplebucket", "--region", "r"], {"OSS_CNAME": "maybe"},
          "OSS_CNAME must be true or false"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--endpoint", "https://cdn.example.com",
+          "--cname", "--path-style"], {}, "cname and path_style exclude each other"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--path-style"],
+         {"OSS_ENDPOINT": "https://cdn.example.com", "OSS_CNAME": "true"}, "cname and path_style exclude each other"),
+        (["sign", "k", "--bucket", "examplebucket", "--region", "r", "--cloudbox-id", ""], {},
+         "cloudbox_id is empty"),
     ],
 )
 def test_errors_are_one_line_with_exit_2(argv: list[str], env: dict[str, str], fragment: str) -> None:

@@ -76,6 +76,12 @@ class Signer:
         endpoint, cname = request.get("endpoint"), request.get("cname", False)
         if endpoint is None and self.defaults.endpoint:
             endpoint, cname = self.defaults.endpoint, cname or self.defaults.cname
+        path_style, cloudbox_id = request.get("path_style", False), request.get("cloudbox_id")
+        if cname and path_style:
+            raise InvalidArgument("path_style", "cname and path_style exclude each other: a custom domain (--cname, "
+                                                "OSS_CNAME) is the bucket's own host, with no bucket in the path")
+        if cloudbox_id == "":
+            raise InvalidArgument("cloudbox_id", "cloudbox_id is empty: give a CloudBox id or leave it out")
         key = request["key"]
         check_object_name(key)
         unsafe = url_unsafe_reason(key)
@@ -87,8 +93,7 @@ class Signer:
         url = presign(credentials, bucket=bucket, key=key, region=region, signing_time=now, expires=lifetime.expires,
                       endpoint=endpoint, method=request.get("method", "GET"), headers=request.get("headers"),
                       params=request.get("params"), additional_headers=request.get("additional_headers", ()),
-                      cname=cname, path_style=request.get("path_style", False),
-                      cloudbox_id=request.get("cloudbox_id"))
+                      cname=cname, path_style=path_style, cloudbox_id=cloudbox_id)
         expires_at = url.expires_at
         at_text = self._texts.get(expires_at) or remember(self._texts, expires_at, iso8601(expires_at))
         result: dict[str, object] = {"url": url.url, "method": url.method, "expires_at": at_text,

@@ -55,10 +55,18 @@ def _part_puts(chromium: Browser, page: Page, since: int) -> tuple[list[int], li
     return list(sent.values()), finished
 
 
-def test_the_demo_page_uploads_a_large_file_in_parts_and_resumes_after_a_reload(demo: Demo, page: Page,
-                                                                                 chromium: Browser,
-                                                                                 tmp_path: Path) -> None:
-    source = tmp_path / "big video.bin"
+def _wait_for_parts(chromium: Browser, page: Page, since: int, count: int) -> None:
+    """Until ``count`` part PUTs sent since event ``since`` are answered (bounded: 400 x 50 ms)."""
+    for _ in range(400):
+        if len(_part_puts(chromium, page, since)[1]) >= count:
+            return
+        page.evaluate("new Promise(resolve => setTimeout(resolve, 50))")
+    raise AssertionError(f"fewer than {count} parts were answered in 20 s")
+
+
+def _start_large_upload(demo: Demo, page: Page, chromium: Browser, source: Path) -> tuple[bytes, int]:
+    """Open the demo page, hold its uploads to 24 MiB/s, and upload a 64 MiB file written to ``source`` (13 parts
+    of 5 MiB); the file's bytes, and the index of the browser's first event since the upload began."""
     content = _pattern_file(source, 64 * 1024 * 1024)
     page.goto(demo.page)
     page.wait_for("document.body.dataset.ready === 'true'")
@@ -66,11 +74,16 @@ def test_the_demo_page_uploads_a_large_file_in_parts_and_resumes_after_a_reload(
     since = len(chromium.events)
     page.set_files("#file", [source])
     page.evaluate("document.getElementById('upload').click()")
+    return content, since
+
+
+def test_the_demo_page_uploads_a_large_file_in_parts_and_resumes_after_a_reload(demo: Demo, page: Page,
+                                                                                 chromium: Browser,
+                                                                                 tmp_path: Path) -> None:
+    source = tmp_path / "big video.bin"
+    content, since = _start_large_upload(demo, page, chromium, source)
     deadline_parts = 4
-    for _ in range(400):  # until some parts are in the bucket (bounded: 400 x 50 ms)
-        if len(_part_puts(chromium, page, since)[1]) >= deadline_parts:
-            break
-        page.evaluate("new Promise(resolve => setTimeout(resolve, 50))")
+    _wait_for_parts(chromium, page, since, deadline_parts)  # until some parts are in the bucket
     sent_before, finished_before = _part_puts(chromium, page, since)
     assert len(finished_before) >= deadline_parts
     assert _most_in_flight(chromium, page, since) >= 2  # parts really go in parallel
@@ -128,25 +141,10 @@ def test_a_failed_part_is_retried_by_the_demo_page(demo: Demo, page: Page, chrom
     assert demo.stored(str(key)) == content
 
 
-def _wait_for_parts(chromium: Browser, page: Page, since: int, count: int) -> None:
-    """Until ``count`` part PUTs sent since event ``since`` are answered (bounded: 400 x 50 ms)."""
-    for _ in range(400):
-        if len(_part_puts(chromium, page, since)[1]) >= count:
-            return
-        page.evaluate("new Promise(resolve => setTimeout(resolve, 50))")
-    raise AssertionError(f"fewer than {count} parts were answered in 20 s")
-
 
 def test_pause_lets_the_parts_in_flight_finish_and_resume_sends_the_rest(demo: Demo, page: Page,
                                                                          chromium: Browser, tmp_path: Path) -> None:
-    source = tmp_path / "paused.bin"
-    content = _pattern_file(source, 64 * 1024 * 1024)
-    page.goto(demo.page)
-    page.wait_for("document.body.dataset.ready === 'true'")
-    page.throttle(upload_bytes_per_second=24 * 1024 * 1024)
-    since = len(chromium.events)
-    page.set_files("#file", [source])
-    page.evaluate("document.getElementById('upload').click()")
+    content, since = _start_large_upload(demo, page, chromium, tmp_path / "paused.bin")
     _wait_for_parts(chromium, page, since, 2)
     page.evaluate("document.getElementById('pause').click()")
     assert page.evaluate("document.getElementById('pause').textContent") == "Resume"

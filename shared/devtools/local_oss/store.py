@@ -41,7 +41,6 @@ from shared.devtools.local_oss.index import (
     UPLOADS,
     Connections,
     StoredObject,
-    connect,
     content_file,
     etag,
     find_object,
@@ -77,7 +76,7 @@ class ObjectStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        # a lookup and its open, a commit and its unlink, the index's write transactions: never interleaved
+        # a lookup and its open, and the index's write transactions (commits, deletes): never interleaved
         self._lock = threading.Lock()
         self._connections = Connections()
 
@@ -105,7 +104,8 @@ class ObjectStore:
         check_bucket(bucket)
         folder = self.root / bucket
         folder.mkdir(parents=True, exist_ok=True)
-        connect(folder).close()
+        with self.index(folder):  # made (or upgraded) now, not at the first request
+            pass
         return folder
 
     def has_bucket(self, bucket: str) -> bool:
@@ -171,13 +171,11 @@ class ObjectStore:
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object if it exists (deleting a missing key succeeds, as on OSS)."""
         folder = self._bucket(bucket)
-        with self.index(folder) as db, self._lock:
-            with db:
-                db.execute("BEGIN IMMEDIATE")
-                row = db.execute("SELECT content FROM objects WHERE key = ?", (key_bytes(key),)).fetchone()
-                db.execute("DELETE FROM objects WHERE key = ?", (key_bytes(key),))
-            if row is not None:
-                content_file(folder, row[0]).unlink(missing_ok=True)
+        with self.transaction(folder) as db:
+            row = db.execute("SELECT content FROM objects WHERE key = ?", (key_bytes(key),)).fetchone()
+            db.execute("DELETE FROM objects WHERE key = ?", (key_bytes(key),))
+        if row is not None:
+            content_file(folder, row[0]).unlink(missing_ok=True)
 
     def setting(self, bucket: str, name: str) -> str | None:
         """A bucket setting's value (the CORS rules ...), None when it is not set."""
@@ -215,31 +213,27 @@ class ObjectStore:
         """Give a finished upload a new id, point its key at it, then remove the file it replaced."""
         content = secrets.token_hex(16)
         path = content_file(folder, content)
-        with self.index(folder) as db:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not move_last:
-                os.replace(temporary, path)
-            with self._lock:
-                moved = not move_last
-                try:
-                    with db:
-                        db.execute("BEGIN IMMEDIATE")
-                        if within is not None:
-                            within(db)
-                        if not moved:
-                            os.replace(temporary, path)
-                            moved = True
-                        old = db.execute("SELECT content FROM objects WHERE key = ?",
-                                         (key_bytes(stored.key),)).fetchone()
-                        insert_object(db, stored, content)
-                except BaseException:
-                    if move_last and moved:
-                        os.replace(path, temporary)  # back where it was: the caller still owns it
-                    elif not move_last:
-                        path.unlink(missing_ok=True)
-                    raise
-                if old is not None:
-                    content_file(folder, old[0]).unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not move_last:
+            os.replace(temporary, path)
+        moved = not move_last
+        try:
+            with self.transaction(folder) as db:
+                if within is not None:
+                    within(db)
+                if not moved:
+                    os.replace(temporary, path)
+                    moved = True
+                old = db.execute("SELECT content FROM objects WHERE key = ?", (key_bytes(stored.key),)).fetchone()
+                insert_object(db, stored, content)
+        except BaseException:
+            if move_last and moved:
+                os.replace(path, temporary)  # back where it was: the caller still owns it
+            elif not move_last:
+                path.unlink(missing_ok=True)
+            raise
+        if old is not None:  # no lookup finds it since the commit: a reader that found it has it open
+            content_file(folder, old[0]).unlink(missing_ok=True)
 
 
 def copy_body(body: Body, length: int | None, out: Sink, content_md5: str | None,
